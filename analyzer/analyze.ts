@@ -1,0 +1,189 @@
+/**
+ * The `analyze` pipeline for one capture file: source → frames → decodePacket → ConnectionTracker.
+ *
+ * Never throws for bad content: decode problems are collected (with file, frame number and byte
+ * offset) and the analysis of the rest goes on. Rejects only when the file cannot be opened at all.
+ */
+import { openCapture } from './capture/open.js';
+import type { CaptureSource, CaptureSummary, Frame } from './capture/types.js';
+import type { DecodeIssue } from './issue.js';
+import { ConnectionTracker } from './model/tracker.js';
+import type { Connection, TcpConnection } from './model/types.js';
+import { decodePacket } from './wire/packet.js';
+
+export const SCHEMA_VERSION = 1;
+
+/** Frame counts by what the decoder made of them. */
+export interface FrameCounts {
+  tcp: number;
+  /** IP packets that are not TCP (UDP, ICMP, …). */
+  ipOther: number;
+  /** IP fragments (counted, not reassembled). */
+  ipFragments: number;
+  /** Frames that are not IP (ARP, LLDP, …). */
+  nonIp: number;
+  /** Frames that could not be decoded as far as TCP (see errors). */
+  undecodable: number;
+  /** Frames whose captured length is less than their original length (snaplen). */
+  truncatedByCapture: number;
+}
+
+/** Issues grouped by (layer, kind, field, capture): the list is capped, this is not. */
+export interface IssueGroup {
+  layer: string;
+  kind: string;
+  field?: string;
+  capture: boolean;
+  count: number;
+  firstFrame?: number;
+  example: string;
+}
+
+export interface CaptureFileInfo {
+  file: string;
+  format: CaptureSummary['format'];
+  gzip: boolean;
+  byteOrder: 'little' | 'big';
+  linkTypes: number[];
+  snaplen: number;
+  sections: number;
+  bytes: number;
+  /** Reading stopped early (cut-off or corrupt file); everything before it is analysed. */
+  incomplete: boolean;
+}
+
+/** Result of analysing one capture (the `analyze --json` object; schema in docs/analyze-json.md). */
+export interface CaptureAnalysis {
+  schemaVersion: number;
+  capture: CaptureFileInfo;
+  /** Frames read from the file. */
+  frames: number;
+  counts: FrameCounts;
+  connections: Connection[];
+  tcpConnections: TcpConnection[];
+  /** Decode and file problems, in order, at most `maxErrors` of them. */
+  errors: DecodeIssue[];
+  /** Total number of problems (may exceed errors.length). */
+  errorCount: number;
+  errorGroups: IssueGroup[];
+}
+
+export interface AnalyzeOptions {
+  /** Cap on the `errors` list (all are still counted in errorGroups). Default 1000. */
+  maxErrors?: number;
+  /** Called every ~64k frames with the frame's file offset (decompressed bytes). */
+  onProgress?: (fileOffset: number) => void;
+  /** Use another capture source (e.g. pcap-parser for the benchmark). */
+  source?: CaptureSource;
+}
+
+/** Collects issues with a cap, grouping all of them. */
+export class IssueCollector {
+  readonly list: DecodeIssue[] = [];
+  count = 0;
+  private readonly groups = new Map<string, IssueGroup>();
+  constructor(private readonly max: number) {}
+
+  add(i: DecodeIssue): void {
+    this.count++;
+    if (this.list.length < this.max) this.list.push(i);
+    const capture = i.capture === true;
+    const key = `${i.layer}|${i.kind}|${i.field ?? ''}|${capture}`;
+    const g = this.groups.get(key);
+    if (g !== undefined) {
+      g.count++;
+      return;
+    }
+    const ng: IssueGroup = { layer: i.layer, kind: i.kind, capture, count: 1, example: i.message };
+    if (i.field !== undefined) ng.field = i.field;
+    if (i.frame !== undefined) ng.firstFrame = i.frame;
+    this.groups.set(key, ng);
+  }
+
+  groupList(): IssueGroup[] {
+    return [...this.groups.values()];
+  }
+}
+
+/**
+ * Per-frame work shared by file analysis and live capture: decode, count, feed the tracker.
+ * `file` names the source in issues.
+ */
+export class FramePipeline {
+  readonly tracker = new ConnectionTracker();
+  readonly counts: FrameCounts = { tcp: 0, ipOther: 0, ipFragments: 0, nonIp: 0, undecodable: 0, truncatedByCapture: 0 };
+  readonly issues: IssueCollector;
+  frames = 0;
+  private readonly scratch: DecodeIssue[] = [];
+
+  constructor(
+    private readonly file: string,
+    maxErrors = 1000,
+  ) {
+    this.issues = new IssueCollector(maxErrors);
+  }
+
+  onFrame(frame: Frame): void {
+    this.frames++;
+    if (frame.capturedLength < frame.originalLength) this.counts.truncatedByCapture++;
+    const scratch = this.scratch;
+    const d = decodePacket(frame, this.file, scratch);
+    if (scratch.length > 0) {
+      for (const i of scratch) this.issues.add(i);
+      scratch.length = 0;
+    }
+    switch (d.kind) {
+      case 'tcp':
+        this.counts.tcp++;
+        this.tracker.onSegment(d.segment, frame.tsSec + frame.tsNsec / 1e9);
+        break;
+      case 'ip-other':
+        if (d.fragment) this.counts.ipFragments++;
+        else this.counts.ipOther++;
+        break;
+      case 'non-ip':
+        this.counts.nonIp++;
+        break;
+      case 'error':
+        this.counts.undecodable++;
+        break;
+    }
+  }
+}
+
+/** Analyse one capture file. Rejects only if the file cannot be read at all (ENOENT, EACCES, EISDIR). */
+export async function analyzeFile(path: string, opts: AnalyzeOptions = {}): Promise<CaptureAnalysis> {
+  const source = opts.source ?? openCapture(path);
+  const pipe = new FramePipeline(path, opts.maxErrors ?? 1000);
+  const onProgress = opts.onProgress;
+  const summary = await source.run({
+    frame: (f) => {
+      pipe.onFrame(f);
+      if (onProgress !== undefined && (pipe.frames & 0xffff) === 0) onProgress(f.fileOffset);
+    },
+  });
+  for (const i of summary.issues) pipe.issues.add(i);
+  const model = pipe.tracker.snapshot();
+  const linkTypes = [...new Set(summary.interfaces.map((i) => Number(i.linkType)))];
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    capture: {
+      file: path,
+      format: summary.format,
+      gzip: summary.gzip,
+      byteOrder: summary.byteOrder,
+      linkTypes,
+      snaplen: summary.interfaces[0]?.snaplen ?? 0,
+      sections: summary.sections,
+      bytes: summary.bytes,
+      incomplete: summary.incomplete,
+    },
+    frames: pipe.frames,
+    counts: pipe.counts,
+    connections: model.connections,
+    tcpConnections: model.tcpConnections,
+    errors: pipe.issues.list,
+    errorCount: pipe.issues.count,
+    errorGroups: pipe.issues.groupList(),
+  };
+}

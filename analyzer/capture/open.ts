@@ -1,0 +1,277 @@
+/**
+ * Opening capture files: format detection by magic bytes (never by file name) and the streaming
+ * driver that feeds the format readers.
+ *
+ * Formats: gzip (1f 8b, decompressed with node:zlib as a stream, then detected again), classic pcap
+ * (https://www.ietf.org/archive/id/draft-ietf-opsawg-pcap-04.html; magic a1b2c3d4 µs / a1b23c4d ns,
+ * either byte order) and pcapng (https://datatracker.ietf.org/doc/draft-ietf-opsawg-pcapng/; 0a0d0d0a).
+ * Memory stays bounded by one read chunk plus the largest record, whatever the file size.
+ */
+import { createReadStream } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
+import { Readable, pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { PcapParserSource } from './pcap-parser-source.js';
+import { PcapReader, describeMagic, pcapMagic } from './pcap.js';
+import { PcapngReader } from './pcapng.js';
+import {
+  DEFAULT_CHUNK_SIZE,
+  ReadContext,
+  feed,
+  headBytes,
+  readAtLeast,
+  type ChunkParser,
+  type FeedStats,
+  type Head,
+} from './reader-core.js';
+import type { CaptureSource, CaptureSummary, FrameSink } from './types.js';
+
+export type { FeedStats } from './reader-core.js';
+
+/** Options of {@link openCapture} and friends. */
+export interface OpenCaptureOptions {
+  /**
+   * Which classic-pcap reader to use. 'fast' (default): this package's DataView record walker.
+   * 'pcap-parser': the npm package `pcap-parser` (microsecond pcap only; for other formats — ns pcap,
+   * pcapng — the fast readers are used anyway). Kept for comparison and benchmarks.
+   */
+  reader?: 'fast' | 'pcap-parser';
+  /** Bytes per read (and per gzip output chunk), default 1 MiB. Any value ≥ 1 works. */
+  chunkSize?: number;
+  /** When given, filled with buffering figures during the run (memory-bound tests). */
+  stats?: FeedStats;
+}
+
+/** What the first bytes of a (decompressed) file are. */
+export type Magic = 'gzip' | 'pcap' | 'pcap-ns' | 'pcapng' | 'unknown' | 'short';
+
+/**
+ * Classifies the first bytes of a file: `short` when fewer than 4 bytes (2 for gzip) are given.
+ * Byte order: the pcap magics are recognised in both orders; the pcapng SHB type is a palindrome.
+ */
+export function detectMagic(bytes: Uint8Array): Magic {
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) return 'gzip';
+  if (bytes.length < 4) return 'short';
+  if (bytes[0] === 0x0a && bytes[1] === 0x0d && bytes[2] === 0x0d && bytes[3] === 0x0a) return 'pcapng';
+  const m = pcapMagic(bytes);
+  if (m !== null) return m.nanosecond ? 'pcap-ns' : 'pcap';
+  return 'unknown';
+}
+
+/**
+ * Opens a capture file (pcap µs/ns either byte order, pcapng, optionally gzip-compressed), detected by
+ * magic bytes. Nothing is read until {@link CaptureSource.run}. `run` rejects only when the file
+ * cannot be read at all (ENOENT, EACCES, EISDIR, … — the OS error); bad content becomes issues in the
+ * summary. Frames are delivered in file order; `Frame.data` is valid only during the sink callback.
+ */
+export function openCapture(path: string, opts: OpenCaptureOptions = {}): CaptureSource {
+  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const openRaw = (): AsyncIterable<Uint8Array> => createReadStream(path, { highWaterMark: chunkSize });
+  if (opts.reader === 'pcap-parser') {
+    return {
+      name: path,
+      async run(sink: FrameSink): Promise<CaptureSummary> {
+        const s = await sniffFile(path);
+        if (s.magic === 'pcap') {
+          const src = new PcapParserSource(path, () => openNodeStream(path, s.gzip, chunkSize), s.gzip);
+          return src.run(sink);
+        }
+        return runInput(openRaw(), path, sink, opts);
+      },
+    };
+  }
+  return { name: path, run: (sink) => runInput(openRaw(), path, sink, opts) };
+}
+
+/**
+ * A capture source over bytes already in memory (tests, fuzzing). Same detection and issues as
+ * {@link openCapture}; the bytes are fed in `opts.chunkSize` pieces (default 1 MiB) so chunk
+ * boundaries can be exercised. Frame.data views into `bytes`.
+ */
+export function openCaptureBytes(bytes: Uint8Array, name = '<memory>', opts: OpenCaptureOptions = {}): CaptureSource {
+  const size = Math.max(1, opts.chunkSize ?? DEFAULT_CHUNK_SIZE);
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for (let o = 0; o < bytes.length; o += size) yield bytes.subarray(o, Math.min(bytes.length, o + size));
+  }
+  return { name, run: (sink) => runInput(chunks(), name, sink, opts) };
+}
+
+/**
+ * A capture source over a byte stream (stdin, a socket, a Node Readable): any AsyncIterable of byte
+ * chunks. Single use: `run` can be called once. Stream errors that are not content problems reject.
+ */
+export function openCaptureStream(stream: AsyncIterable<Uint8Array>, name: string, opts: OpenCaptureOptions = {}): CaptureSource {
+  return { name, run: (sink) => runInput(stream, name, sink, opts) };
+}
+
+/** Reads the decompressed first 4 bytes of a file (for reader selection). Rejects on I/O errors. */
+async function sniffFile(path: string): Promise<{ gzip: boolean; magic: Magic }> {
+  const fh = await openFile(path, 'r');
+  try {
+    const buf = new Uint8Array(65536);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const head = buf.subarray(0, bytesRead);
+    if (detectMagic(head) !== 'gzip') return { gzip: false, magic: detectMagic(head) };
+    const it = gunzipChunks({ chunks: [head], length: head.length, done: true }, emptyIter(), null, 65536);
+    try {
+      const inner = await readAtLeast(it, 4);
+      return { gzip: true, magic: detectMagic(headBytes(inner, 4)) };
+    } finally {
+      await closeIter(it);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+function openNodeStream(path: string, gzip: boolean, chunkSize: number): Readable {
+  const raw = createReadStream(path, { highWaterMark: chunkSize });
+  if (!gzip) return raw;
+  const gz = createGunzip({ chunkSize: gzipChunk(chunkSize) });
+  pipeline(raw, gz, () => undefined); // errors surface on `gz` (raw I/O errors destroy it with the same error)
+  return gz;
+}
+
+/** zlib output chunk: small enough that a data error loses little (see gunzipChunks), at least 1 KiB. */
+function gzipChunk(chunkSize: number): number {
+  return Math.max(1024, Math.min(chunkSize, 64 * 1024));
+}
+
+async function* emptyIter(): AsyncGenerator<Uint8Array> {}
+
+function isZlibError(e: unknown): e is Error & { code: string } {
+  if (!(e instanceof Error)) return false;
+  const code: unknown = (e as unknown as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('Z_');
+}
+
+/**
+ * Decompresses `head` + the rest of `raw` with a streaming gunzip (concatenated members allowed).
+ * A zlib error (cut-off stream, bad data, trailing garbage) ends the output after what was
+ * decompressed and becomes a 'gzip' issue when `ctx` is given; other errors (I/O) are rethrown.
+ * Node's zlib drops the partly filled output buffer on a data error, so up to one zlib chunk (≤ 64 KiB)
+ * before a corruption can be lost; a cut-off stream loses nothing.
+ */
+async function* gunzipChunks(head: Head, raw: AsyncIterator<Uint8Array>, ctx: ReadContext | null, chunkSize: number): AsyncGenerator<Uint8Array> {
+  let compressed = 0;
+  async function* input(): AsyncGenerator<Uint8Array> {
+    for (const c of head.chunks) {
+      compressed += c.length;
+      yield c;
+    }
+    if (head.done) return;
+    for (;;) {
+      const r = await raw.next();
+      if (r.done === true) return;
+      compressed += r.value.length;
+      yield r.value;
+    }
+  }
+  const src = Readable.from(input(), { objectMode: false });
+  // Default finishFlush (Z_FINISH): a cut-off stream yields everything decodable, then Z_BUF_ERROR.
+  const gz = createGunzip({ chunkSize: gzipChunk(chunkSize) });
+  let failure: unknown = null;
+  pipeline(src, gz, (e) => {
+    if (e) failure = e;
+  });
+  let out = 0;
+  try {
+    for await (const c of gz as AsyncIterable<Uint8Array>) {
+      out += c.length;
+      yield c;
+    }
+  } catch (e) {
+    failure = e;
+  } finally {
+    src.destroy();
+    gz.destroy();
+  }
+  if (failure === null) return;
+  if (!isZlibError(failure)) throw failure;
+  if (ctx !== null) {
+    const cut = failure.code === 'Z_BUF_ERROR';
+    ctx.issue({
+      layer: 'gzip',
+      kind: cut ? 'truncated' : 'malformed',
+      field: 'deflate stream',
+      message: cut
+        ? `gzip stream cut off after ${compressed} compressed bytes (${out} bytes decompressed)`
+        : `gzip data error "${failure.message}" (${failure.code}) after ${compressed} compressed bytes read; ${out} bytes decompressed, the rest is lost`,
+      offset: out,
+      ...(cut ? { capture: true } : {}),
+    });
+    ctx.summary.incomplete = true;
+  }
+}
+
+/** The driver: detect, maybe gunzip and detect again, pick a reader, feed it. */
+async function runInput(input: AsyncIterable<Uint8Array>, name: string, sink: FrameSink, opts: OpenCaptureOptions): Promise<CaptureSummary> {
+  const ctx = new ReadContext(name, sink);
+  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const raw = input[Symbol.asyncIterator]();
+  let src: AsyncIterator<Uint8Array> = raw;
+  try {
+    let head = await readAtLeast(raw, 4);
+    let magic = detectMagic(headBytes(head, 4));
+    if (magic === 'gzip') {
+      ctx.summary.gzip = true;
+      src = gunzipChunks(head, raw, ctx, chunkSize);
+      head = await readAtLeast(src, 4);
+      magic = detectMagic(headBytes(head, 4));
+      if (magic === 'gzip') {
+        ctx.issue({
+          layer: 'file',
+          kind: 'unsupported',
+          field: 'magic',
+          message: 'gzip inside gzip: decompress the outer layer first',
+          offset: 0,
+        });
+        ctx.summary.incomplete = true;
+        return ctx.summary;
+      }
+    }
+    let parser: ChunkParser;
+    switch (magic) {
+      case 'pcap':
+      case 'pcap-ns':
+        parser = new PcapReader(ctx);
+        break;
+      case 'pcapng':
+        parser = new PcapngReader(ctx);
+        break;
+      case 'short':
+        ctx.issue({
+          layer: 'file',
+          kind: 'truncated',
+          field: 'magic',
+          message:
+            head.length === 0
+              ? `empty file (0 bytes${ctx.summary.gzip ? ' after gzip decompression' : ''})`
+              : `file too short to identify: ${head.length} bytes, a magic number needs 4`,
+          offset: 0,
+          need: 4,
+          have: head.length,
+          capture: true,
+        });
+        ctx.summary.incomplete = true;
+        return ctx.summary;
+      default:
+        ctx.issue({ layer: 'file', kind: 'unsupported', field: 'magic', message: describeMagic(headBytes(head, 4)), offset: 0 });
+        ctx.summary.incomplete = true;
+        return ctx.summary;
+    }
+    await feed(parser, head, src, ctx, opts.stats);
+    return ctx.summary;
+  } finally {
+    await closeIter(src);
+    if (src !== raw) await closeIter(raw);
+  }
+}
+
+async function closeIter(it: AsyncIterator<Uint8Array>): Promise<void> {
+  try {
+    await it.return?.();
+  } catch {
+    // closing after an error: nothing more to report
+  }
+}

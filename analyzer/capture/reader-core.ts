@@ -1,0 +1,173 @@
+/**
+ * Streaming machinery shared by the capture file readers: the per-run context (summary, issue
+ * reporting, frame numbering) and the chunk feeder that hands record parsers contiguous byte ranges
+ * while keeping only the leftover partial record between chunks.
+ *
+ * Memory bound: the feeder holds at most the parser's current `need` (one record / block) plus one
+ * input chunk, whatever the file size.
+ */
+import type { DecodeIssue } from '../issue.js';
+import type { CaptureSummary, FrameSink } from './types.js';
+
+/** Default read size for capture files, in bytes (1 MiB). */
+export const DEFAULT_CHUNK_SIZE = 1 << 20;
+
+/** Per-run state shared between the driver and a record parser. */
+export class ReadContext {
+  readonly summary: CaptureSummary;
+
+  constructor(
+    readonly file: string,
+    readonly sink: FrameSink,
+  ) {
+    this.summary = {
+      file,
+      // Overwritten once the magic is recognised; stays 'pcap' for unidentifiable input (see issues).
+      format: 'pcap',
+      gzip: false,
+      byteOrder: 'little',
+      interfaces: [],
+      frames: 0,
+      bytes: 0,
+      sections: 0,
+      issues: [],
+      incomplete: false,
+    };
+  }
+
+  /**
+   * Records a file-level issue (its `offset` is a byte offset in the decompressed file), adds the
+   * file name, and forwards it to the sink. A throwing `sink.issue` propagates (the run rejects).
+   */
+  issue(i: Omit<DecodeIssue, 'file'>): void {
+    const full: DecodeIssue = { ...i, file: this.file };
+    this.summary.issues.push(full);
+    this.sink.issue?.(full);
+  }
+}
+
+/**
+ * A push parser for one capture format.
+ *
+ * The feeder calls {@link ChunkParser.parse} with a contiguous buffer once at least `need` bytes are
+ * available (or at end of input). The parser consumes whole records only and returns how many bytes
+ * it consumed; the rest is handed back, extended by the next chunk, on the next call.
+ */
+export interface ChunkParser {
+  /** Bytes (counted from the first unconsumed byte) needed before the next call can make progress. */
+  need: number;
+  /** Set when parsing cannot go on (unrecoverable problem); the feeder then stops reading. */
+  stopped: boolean;
+  /**
+   * Parses records from `buf` (whose first byte is at file offset `base`), calling the sink for each
+   * frame. `dv` is a DataView over exactly `buf`. `eof` is true when no more bytes will follow, in
+   * which case the parser reports any cut-off structure itself.
+   * @returns bytes of `buf` consumed (0..buf.length).
+   */
+  parse(buf: Uint8Array, dv: DataView, base: number, eof: boolean): number;
+}
+
+/** Peak buffering figures of one run, for memory-bound tests. */
+export interface FeedStats {
+  /** Largest number of bytes held at once (leftover + pending chunks). */
+  peakBufferedBytes: number;
+  /** Input chunks received. */
+  chunks: number;
+}
+
+/** Bytes gathered from the head of a stream (used for magic detection before a parser exists). */
+export interface Head {
+  chunks: Uint8Array[];
+  length: number;
+  done: boolean;
+}
+
+/** Reads from `it` until at least `min` bytes are gathered or the stream ends. */
+export async function readAtLeast(it: AsyncIterator<Uint8Array>, min: number, into?: Head): Promise<Head> {
+  const h: Head = into ?? { chunks: [], length: 0, done: false };
+  while (h.length < min && !h.done) {
+    const r = await it.next();
+    if (r.done === true) h.done = true;
+    else if (r.value.length > 0) {
+      h.chunks.push(r.value);
+      h.length += r.value.length;
+    }
+  }
+  return h;
+}
+
+/** Copies the first `n` bytes of a head (n <= head.length) into a new array. */
+export function headBytes(h: Head, n: number): Uint8Array {
+  const out = new Uint8Array(Math.min(n, h.length));
+  let o = 0;
+  for (const c of h.chunks) {
+    if (o >= out.length) break;
+    const take = Math.min(c.length, out.length - o);
+    out.set(c.subarray(0, take), o);
+    o += take;
+  }
+  return out;
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Drives `parser` over `head` followed by the rest of `src`, until the input ends or the parser stops.
+ * Sets `summary.bytes` to the bytes consumed by whole records. Throws only what `src` or the sink throw.
+ */
+export async function feed(
+  parser: ChunkParser,
+  head: Head,
+  src: AsyncIterator<Uint8Array>,
+  ctx: ReadContext,
+  stats?: FeedStats,
+): Promise<void> {
+  let pend: Uint8Array[] = head.chunks.slice();
+  let pendLen = head.length;
+  let base = 0;
+  let eof = head.done;
+  const st = stats ?? { peakBufferedBytes: 0, chunks: 0 };
+  st.chunks += pend.length;
+  if (pendLen > st.peakBufferedBytes) st.peakBufferedBytes = pendLen;
+  for (;;) {
+    if (eof || pendLen >= parser.need) {
+      const buf = concat(pend, pendLen);
+      const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      const used = parser.parse(buf, dv, base, eof);
+      base += used;
+      ctx.summary.bytes = base;
+      if (parser.stopped || eof) break;
+      if (used === buf.length) {
+        pend = [];
+        pendLen = 0;
+      } else {
+        const rest = buf.subarray(used);
+        pend = [rest];
+        pendLen = rest.length;
+      }
+    }
+    const r = await src.next();
+    if (r.done === true) {
+      eof = true;
+    } else if (r.value.length > 0) {
+      pend.push(r.value);
+      pendLen += r.value.length;
+      st.chunks++;
+      if (pendLen > st.peakBufferedBytes) st.peakBufferedBytes = pendLen;
+    }
+  }
+}
+
+/** `n` as `0x…` hex with at least `w` digits. */
+export function hex(n: number, w = 8): string {
+  return '0x' + (n >>> 0).toString(16).padStart(w, '0');
+}

@@ -1,0 +1,395 @@
+/**
+ * ConnectionTracker: folds TCP segments into flows and builds MPTCP connection models from them.
+ *
+ * RFC 8684 §3.1 (MP_CAPABLE handshake, keys → token/IDSN), §3.2 (MP_JOIN linked by the receiver's
+ * token), §3.4 (address IDs), §3.7 (fallback). Works on captures that start mid-connection: flows
+ * without a handshake are kept and reported with unknown keys, never dropped.
+ *
+ * Streaming: {@link ConnectionTracker.onSegment} is O(1) per segment (one map lookup); the model is
+ * built on demand by {@link ConnectionTracker.snapshot}, so a live view can call it repeatedly.
+ */
+import { keyIdsn, keyToken } from '../crypto/index.js';
+import type { TcpSegment } from '../wire/types.js';
+import { TcpFlag } from '../wire/types.js';
+import { C2S, type Dir, type FlowState, S2C, flowKind, newFlow, updateFlow } from './flow.js';
+import type {
+  Connection,
+  Ending,
+  Fallback,
+  HostKeys,
+  Subflow,
+  TcpConnection,
+} from './types.js';
+
+/** MP_TCPRST reason names, RFC 8684 §3.6. */
+export const TCPRST_REASONS: Record<number, string> = {
+  0: 'unspecified error',
+  1: 'MPTCP-specific error',
+  2: 'lack of resources',
+  3: 'administratively prohibited',
+  4: 'too much outstanding data',
+  5: 'unacceptable performance',
+  6: 'middlebox interference',
+};
+
+export interface ModelSnapshot {
+  connections: Connection[];
+  tcpConnections: TcpConnection[];
+}
+
+const hex64 = (v: bigint): string => v.toString(16).padStart(16, '0');
+const hex32 = (v: number): string => (v >>> 0).toString(16).padStart(8, '0');
+
+export class ConnectionTracker {
+  /** Live flows by 4-tuple key. */
+  private readonly flows = new Map<string, FlowState>();
+  /** Flows replaced by a new incarnation of the same 4-tuple (port reuse). */
+  private readonly retired: FlowState[] = [];
+  private nextTcpStream = 0;
+
+  /** Feed one TCP segment (in capture order). `time` = timestamp in seconds. */
+  onSegment(seg: TcpSegment, time: number): void {
+    const a = `${seg.src}|${seg.srcPort}`;
+    const b = `${seg.dst}|${seg.dstPort}`;
+    const key = a < b ? `${a}|${b}` : `${b}|${a}`;
+    const synOnly = (seg.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
+    let f = this.flows.get(key);
+    if (f !== undefined && synOnly && f.clientIsn !== undefined && f.clientIsn !== seg.seq && isReusable(f)) {
+      // A new SYN with another ISN on a finished 4-tuple: a new connection (tshark starts a new tcp.stream too).
+      this.retired.push(f);
+      f = undefined;
+    }
+    if (f === undefined) {
+      const synAck = (seg.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK);
+      // Client = SYN sender; if the SYN was not captured, the SYN/ACK's receiver; else a guess.
+      const clientIsSrc = synOnly || !synAck ? guessClientIsSrc(seg, synOnly) : false;
+      const guessed = !synOnly && !synAck;
+      f = newFlow(key, this.nextTcpStream++, seg, clientIsSrc, guessed, time);
+      this.flows.set(key, f);
+    }
+    const dir: Dir = seg.src === f.clientIp && seg.srcPort === f.clientPort ? C2S : S2C;
+    updateFlow(f, seg, dir, time);
+  }
+
+  /** Number of flows held (live state). */
+  get flowCount(): number {
+    return this.flows.size + this.retired.length;
+  }
+
+  /** Build the connection model from everything seen so far. Cost O(flows). */
+  snapshot(): ModelSnapshot {
+    const all = [...this.retired, ...this.flows.values()].sort((x, y) => x.tcpStream - y.tcpStream);
+    const conns: ConnBuilder[] = [];
+    const byToken = new Map<number, ConnBuilder>();
+    const unknownByToken = new Map<number, ConnBuilder>();
+    const tcpConnections: TcpConnection[] = [];
+    const joins: FlowState[] = [];
+
+    for (const f of all) {
+      const kind = flowKind(f);
+      if (kind === 'plain') {
+        tcpConnections.push(plainConnection(f));
+      } else if (kind === 'mp_capable') {
+        const c = initialConnection(f);
+        conns.push(c);
+        for (const t of [c.clientToken, c.serverToken]) if (t !== undefined && !byToken.has(t)) byToken.set(t, c);
+      } else if (kind === 'mp_join') {
+        joins.push(f);
+      } else {
+        conns.push(unknownConnection(f));
+      }
+    }
+    for (const f of joins) {
+      const token = joinToken(f);
+      let c = token !== undefined ? byToken.get(token) : undefined;
+      if (c === undefined && token !== undefined) c = unknownByToken.get(token);
+      if (c === undefined) {
+        c = unknownConnection(f);
+        if (token !== undefined) {
+          // The token names the key of the host that received the MP_JOIN SYN: the join's server side.
+          c.conn.server.token = hex32(token);
+          unknownByToken.set(token, c);
+        }
+        conns.push(c);
+        continue;
+      }
+      c.flows.push(f);
+    }
+
+    conns.sort((x, y) => x.firstTcpStream - y.firstTcpStream);
+    const connections = conns.map((c, i) => finishConnection(c, i));
+    return { connections, tcpConnections };
+  }
+}
+
+function isReusable(f: FlowState): boolean {
+  return f.rst !== undefined || (f.fin[0] !== undefined && f.fin[1] !== undefined);
+}
+
+/** Without a SYN, guess the client: the side with the higher (ephemeral) port. */
+function guessClientIsSrc(seg: TcpSegment, synOnly: boolean): boolean {
+  if (synOnly) return true;
+  return seg.srcPort >= seg.dstPort;
+}
+
+interface ConnBuilder {
+  conn: Connection;
+  flows: FlowState[];
+  firstTcpStream: number;
+  clientToken?: number;
+  serverToken?: number;
+}
+
+function hostKeys(key: bigint | undefined, version: 0 | 1, ip?: string, port?: number): { keys: HostKeys; token?: number } {
+  const keys: HostKeys = { key: null, token: null, idsn: null };
+  if (ip !== undefined) keys.ip = ip;
+  if (port !== undefined) keys.port = port;
+  if (key === undefined) return { keys };
+  const token = keyToken(key, version);
+  keys.key = hex64(key);
+  keys.token = hex32(token);
+  keys.idsn = hex64(keyIdsn(key, version));
+  return { keys, token };
+}
+
+function emptyConnection(f: FlowState): Connection {
+  return {
+    id: -1,
+    version: null,
+    handshake: 'not-captured',
+    keysKnown: false,
+    checksum: null,
+    fallback: null,
+    client: { key: null, token: null, idsn: null },
+    server: { key: null, token: null, idsn: null },
+    subflows: [],
+    addAddr: [],
+    removeAddr: [],
+    prio: [],
+    firstFrame: f.firstFrame,
+    lastFrame: f.lastFrame,
+    start: f.start,
+    end: f.end,
+    ended: { how: 'capture-end' },
+    dataFin: {},
+  };
+}
+
+function initialConnection(f: FlowState): ConnBuilder {
+  const conn = emptyConnection(f);
+  const synOpt = f.syn?.option?.type === 'MP_CAPABLE' ? f.syn.option : undefined;
+  const synAckOpt = f.synAck?.option?.type === 'MP_CAPABLE' ? f.synAck.option : undefined;
+  const ackOpt = f.mpcAck?.option ?? f.anyMpc;
+  const versionNum = synAckOpt?.version ?? synOpt?.version ?? ackOpt?.version ?? 1;
+  const version: 0 | 1 = versionNum === 0 ? 0 : 1;
+  conn.version = version;
+  // Client key: third ACK (Key-A), or the v0 SYN. Server key: SYN/ACK, or Key-B echoed in the third ACK.
+  const clientKey = ackOpt?.sendersKey ?? synOpt?.sendersKey;
+  const serverKey = synAckOpt?.sendersKey ?? ackOpt?.receiversKey;
+  const c = hostKeys(clientKey, version, f.clientIp, f.clientPort);
+  const s = hostKeys(serverKey, version, f.serverIp, f.serverPort);
+  conn.client = c.keys;
+  conn.server = s.keys;
+  conn.keysKnown = clientKey !== undefined && serverKey !== undefined;
+  if (f.syn?.option && f.synAck?.option && f.mpcAck) conn.handshake = 'complete';
+  else if (f.syn !== undefined || f.synAck !== undefined) conn.handshake = 'partial';
+  if (synOpt !== undefined || synAckOpt !== undefined) {
+    conn.checksum = (f.synChecksum ?? false) || (f.synAckChecksum ?? false);
+  } else if (ackOpt !== undefined) {
+    conn.checksum = ackOpt.checksumRequired;
+  }
+  conn.fallback = detectFallback(f);
+  const b: ConnBuilder = { conn, flows: [f], firstTcpStream: f.tcpStream };
+  if (c.token !== undefined) b.clientToken = c.token;
+  if (s.token !== undefined) b.serverToken = s.token;
+  return b;
+}
+
+function unknownConnection(f: FlowState): ConnBuilder {
+  const conn = emptyConnection(f);
+  if (f.mpcVersion !== undefined) conn.version = f.mpcVersion;
+  return { conn, flows: [f], firstTcpStream: f.tcpStream };
+}
+
+function joinToken(f: FlowState): number | undefined {
+  const o = f.syn?.option;
+  return o?.type === 'MP_JOIN' ? o.receiversToken : undefined;
+}
+
+/** RFC 8684 §3.7 / rules FB-001..FB-005, MPC-012: where the initial subflow fell back to plain TCP. */
+function detectFallback(f: FlowState): Fallback | null {
+  if (f.syn?.option?.type === 'MP_CAPABLE' && f.synAck !== undefined && f.synAck.option === undefined) {
+    return {
+      reason: 'syn-ack-without-mp-capable',
+      frame: f.synAck.frame,
+      side: 'server',
+      detail: `SYN (frame ${f.syn.frame}) offered MP_CAPABLE; SYN/ACK (frame ${f.synAck.frame}) has none`,
+    };
+  }
+  if (f.synRetransWithoutMpc !== undefined && f.synAck?.option === undefined) {
+    return {
+      reason: 'syn-retransmitted-without-mp-capable',
+      frame: f.synRetransWithoutMpc,
+      side: 'client',
+      detail: `SYN retransmission (frame ${f.synRetransWithoutMpc}) dropped MP_CAPABLE`,
+    };
+  }
+  if (f.synAck?.option?.type === 'MP_CAPABLE' && f.thirdAck !== undefined && f.thirdAck.option === undefined && f.mpcAck === undefined) {
+    return {
+      reason: 'ack-without-mp-capable',
+      frame: f.thirdAck.frame,
+      side: 'client',
+      detail: `SYN/ACK (frame ${f.synAck.frame}) carried MP_CAPABLE; the third ACK (frame ${f.thirdAck.frame}) and later segments have none`,
+    };
+  }
+  if (f.infiniteMapping !== undefined) {
+    return {
+      reason: 'infinite-mapping',
+      frame: f.infiniteMapping.frame,
+      side: f.infiniteMapping.dir === C2S ? 'client' : 'server',
+      detail: `DSS with Data-Level Length 0 (infinite mapping) in frame ${f.infiniteMapping.frame}`,
+    };
+  }
+  // A side that, after the handshake, sends segments without any MPTCP option and never one again (FB-003).
+  let best: Fallback | null = null;
+  for (const dir of [C2S, S2C] as const) {
+    const plain = f.firstPlain[dir];
+    if (plain === undefined || f.lastMptcp[dir] > plain) continue;
+    const handshakeEnd = f.mpcAck?.frame ?? f.synAck?.frame ?? 0;
+    if (plain < handshakeEnd) continue;
+    if (best === null || plain < best.frame) {
+      const side = dir === C2S ? 'client' : 'server';
+      best = {
+        reason: 'no-dss-after-handshake',
+        frame: plain,
+        side,
+        detail: `after the MP_CAPABLE handshake the ${side} sends segments without MPTCP options from frame ${plain} on`,
+      };
+    }
+  }
+  return best;
+}
+
+function subflowEnding(f: FlowState): Ending {
+  const side = (d: Dir): 'client' | 'server' => (d === C2S ? 'client' : 'server');
+  if (f.fastClose !== undefined) return { how: 'MP_FASTCLOSE', frame: f.fastClose.frame, by: side(f.fastClose.dir) };
+  if (f.tcpRst !== undefined) {
+    return {
+      how: 'MP_TCPRST',
+      frame: f.tcpRst.frame,
+      reason: f.tcpRst.reason,
+      reasonName: TCPRST_REASONS[f.tcpRst.reason] ?? 'unknown',
+      by: side(f.tcpRst.dir),
+    };
+  }
+  if (f.rst !== undefined) return { how: 'RST', frame: f.rst.frame, by: side(f.rst.dir) };
+  const [fc, fs] = f.fin;
+  if (fc !== undefined && fs !== undefined) return { how: 'FIN', frame: Math.max(fc, fs) };
+  return { how: 'capture-end' };
+}
+
+function plainConnection(f: FlowState): TcpConnection {
+  const t: TcpConnection = {
+    tcpStream: f.tcpStream,
+    client: { ip: f.clientIp, port: f.clientPort },
+    server: { ip: f.serverIp, port: f.serverPort },
+    packets: f.packets[0] + f.packets[1],
+    bytes: f.bytes[0] + f.bytes[1],
+    firstFrame: f.firstFrame,
+    lastFrame: f.lastFrame,
+    start: f.start,
+    end: f.end,
+    ended: subflowEnding(f),
+  };
+  if (f.roleGuessed) t.roleGuessed = true;
+  return t;
+}
+
+function buildSubflow(f: FlowState, id: number): Subflow {
+  const synOpt = f.syn?.option;
+  const synAckOpt = f.synAck?.option;
+  const kind = flowKind(f);
+  const sf: Subflow = {
+    id,
+    tcpStream: f.tcpStream,
+    kind: kind === 'mp_capable' ? 'mp_capable' : kind === 'mp_join' ? 'mp_join' : 'unknown',
+    client: { ip: f.clientIp, port: f.clientPort },
+    server: { ip: f.serverIp, port: f.serverPort },
+    backup: f.backup[0] || f.backup[1],
+    packets: f.packets[0] + f.packets[1],
+    bytes: f.bytes[0] + f.bytes[1],
+    packetsClientToServer: f.packets[0],
+    packetsServerToClient: f.packets[1],
+    bytesClientToServer: f.bytes[0],
+    bytesServerToClient: f.bytes[1],
+    firstFrame: f.firstFrame,
+    lastFrame: f.lastFrame,
+    start: f.start,
+    end: f.end,
+    ended: subflowEnding(f),
+    optionCounts: { ...f.optionCounts },
+  };
+  if (kind === 'mp_capable') {
+    sf.client.addressId = 0;
+    sf.server.addressId = 0;
+    sf.addressId = 0;
+  } else if (kind === 'mp_join') {
+    if (synOpt?.type === 'MP_JOIN' && synOpt.addressId !== undefined) {
+      sf.client.addressId = synOpt.addressId;
+      sf.addressId = synOpt.addressId;
+    }
+    if (synAckOpt?.type === 'MP_JOIN' && synAckOpt.addressId !== undefined) sf.server.addressId = synAckOpt.addressId;
+    if (synOpt?.type === 'MP_JOIN' && synOpt.receiversToken !== undefined) sf.joinToken = hex32(synOpt.receiversToken);
+  }
+  if (f.roleGuessed) sf.roleGuessed = true;
+  return sf;
+}
+
+function finishConnection(b: ConnBuilder, id: number): Connection {
+  const conn = b.conn;
+  conn.id = id;
+  const connClientIp = conn.client.ip;
+  b.flows.sort((x, y) => x.tcpStream - y.tcpStream);
+  let dataFinClient: number | undefined;
+  let dataFinServer: number | undefined;
+  let fastClose: Ending | undefined;
+  b.flows.forEach((f, i) => {
+    // On a join subflow opened by the connection's server, the subflow client is the connection server.
+    const sameOrientation = connClientIp === undefined || f.clientIp === connClientIp || f.serverIp !== connClientIp;
+    const sf = buildSubflow(f, i);
+    conn.subflows.push(sf);
+    const who = (side: 'client' | 'server'): 'client' | 'server' =>
+      sameOrientation ? side : side === 'client' ? 'server' : 'client';
+    for (const a of f.addAddr) conn.addAddr.push({ ...a, by: who(a.by), subflow: i });
+    for (const r of f.removeAddr) conn.removeAddr.push({ ...r, by: who(r.by), subflow: i });
+    for (const p of f.prio) conn.prio.push({ ...p, by: who(p.by), subflow: i });
+    const dfc = sameOrientation ? f.dataFin[0] : f.dataFin[1];
+    const dfs = sameOrientation ? f.dataFin[1] : f.dataFin[0];
+    if (dfc !== undefined && (dataFinClient === undefined || dfc < dataFinClient)) dataFinClient = dfc;
+    if (dfs !== undefined && (dataFinServer === undefined || dfs < dataFinServer)) dataFinServer = dfs;
+    if (sf.ended.how === 'MP_FASTCLOSE' && (fastClose === undefined || (sf.ended.frame ?? 0) < (fastClose.frame ?? 0))) {
+      fastClose = { ...sf.ended };
+      if (fastClose.by !== undefined) fastClose.by = who(fastClose.by);
+    }
+    conn.firstFrame = Math.min(conn.firstFrame, f.firstFrame);
+    conn.lastFrame = Math.max(conn.lastFrame, f.lastFrame);
+    conn.start = Math.min(conn.start, f.start);
+    conn.end = Math.max(conn.end, f.end);
+  });
+  for (const list of [conn.addAddr, conn.removeAddr, conn.prio] as Array<Array<{ frame: number }>>) {
+    list.sort((x, y) => x.frame - y.frame);
+  }
+  if (dataFinClient !== undefined) conn.dataFin.client = dataFinClient;
+  if (dataFinServer !== undefined) conn.dataFin.server = dataFinServer;
+  if (fastClose !== undefined) conn.ended = fastClose;
+  else if (dataFinClient !== undefined && dataFinServer !== undefined) {
+    conn.ended = { how: 'DATA_FIN', frame: Math.max(dataFinClient, dataFinServer) };
+  } else if (conn.fallback !== null && conn.subflows[0] !== undefined && conn.subflows[0].ended.how !== 'capture-end') {
+    // A fallen-back connection ends with its only subflow.
+    conn.ended = { ...conn.subflows[0].ended };
+  } else if (conn.subflows.length > 0 && conn.subflows.every((s) => s.ended.how === 'RST' || s.ended.how === 'MP_TCPRST')) {
+    const last = conn.subflows.reduce((x, y) => ((x.ended.frame ?? 0) >= (y.ended.frame ?? 0) ? x : y));
+    conn.ended = { ...last.ended };
+  }
+  return conn;
+}

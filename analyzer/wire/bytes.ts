@@ -1,0 +1,42 @@
+/**
+ * Big-endian field readers over a frame's bytes (network byte order, RFC 1700 "Data Notations").
+ *
+ * Callers validate lengths once, then read without checks (smoltcp's "check once" discipline):
+ * these helpers do no bounds checking of their own. 16/32-bit reads are plain byte arithmetic (no
+ * allocation); 64-bit reads return a `bigint` through one `DataView` per frame buffer, cached here so
+ * the hot path creates at most one view per frame.
+ */
+
+let cachedBytes: Uint8Array | undefined;
+let cachedView: DataView = new DataView(new ArrayBuffer(8));
+
+/** The `DataView` over `bytes` (same window), created once per distinct `Uint8Array` and cached. */
+export function viewOf(bytes: Uint8Array): DataView {
+  if (bytes !== cachedBytes) {
+    cachedView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    cachedBytes = bytes;
+  }
+  return cachedView;
+}
+
+/** Unsigned 16-bit big-endian value at `o`. Caller guarantees `o + 2 <= bytes.length`. */
+export function u16(b: Uint8Array, o: number): number {
+  return (b[o]! << 8) | b[o + 1]!;
+}
+
+/** Unsigned 32-bit big-endian value at `o` (0 .. 2^32−1). Caller guarantees `o + 4 <= bytes.length`. */
+export function u32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+
+/** Unsigned 64-bit big-endian value at `o`. Caller guarantees `o + 8 <= bytes.length`. */
+export function u64(b: Uint8Array, o: number): bigint {
+  return viewOf(b).getBigUint64(o, false);
+}
+
+/** Lowercase hex of `bytes[start, end)`, no separators (for messages and tests, not the hot path). */
+export function hex(b: Uint8Array, start = 0, end = b.length): string {
+  let s = '';
+  for (let i = start; i < end; i++) s += (b[i]! < 16 ? '0' : '') + b[i]!.toString(16);
+  return s;
+}

@@ -1,0 +1,285 @@
+/**
+ * `mptcpscope analyze FILE...`: MPTCP connections of capture files, as text, JSON or CSV.
+ */
+import { stat } from 'node:fs/promises';
+import cliProgress from 'cli-progress';
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import { stringify } from 'csv-stringify/sync';
+import { type CaptureAnalysis, analyzeFile } from '../analyzer/analyze.js';
+import { formatIssue } from '../analyzer/issue.js';
+import type { Connection, Ending, Subflow } from '../analyzer/model/types.js';
+import { ExitCode } from './exit-codes.js';
+
+const LINK_TYPE_NAMES: Record<number, string> = {
+  0: 'NULL',
+  1: 'EN10MB',
+  12: 'RAW',
+  14: 'RAW',
+  101: 'RAW',
+  108: 'LOOP',
+  113: 'LINUX_SLL',
+  228: 'IPV4',
+  229: 'IPV6',
+  276: 'LINUX_SLL2',
+};
+
+/** Files larger than this get a progress bar when stderr is a terminal. */
+const PROGRESS_MIN_BYTES = 32 * 1024 * 1024;
+
+interface AnalyzeCliOptions {
+  json?: boolean;
+  csv?: boolean;
+  maxErrors: string;
+  progress: boolean;
+  tcp?: boolean;
+}
+
+export function registerAnalyze(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('analyze')
+    .description('decode capture files (pcap, pcap-ns, pcapng, gzip) and show their MPTCP connections')
+    .argument('<file...>', 'capture files')
+    .option('--json', 'JSON output (one object per file; an array when several files)')
+    .option('--csv', 'CSV output, one row per subflow')
+    .option('--tcp', 'also list the plain TCP connections (text output)')
+    .option('--max-errors <n>', 'keep at most n decode errors per file in the report', '1000')
+    .option('--no-progress', 'no progress bar on stderr')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 analysed (even with decode errors in some frames); 2 a file could not be read
+(missing, unreadable, not a capture, or no frame could be read).`,
+    )
+    .action(async (files: string[], opts: AnalyzeCliOptions) => {
+      setExit(await runAnalyze(files, opts));
+    });
+}
+
+async function runAnalyze(files: string[], opts: AnalyzeCliOptions): Promise<number> {
+  const maxErrors = Number.parseInt(opts.maxErrors, 10);
+  if (!Number.isFinite(maxErrors) || maxErrors < 0) {
+    process.stderr.write(`mptcpscope analyze: --max-errors must be a non-negative integer, got '${opts.maxErrors}'\n`);
+    return ExitCode.BAD_INPUT;
+  }
+  const results: CaptureAnalysis[] = [];
+  let exit: number = ExitCode.OK;
+  for (const file of files) {
+    let result: CaptureAnalysis;
+    try {
+      result = await analyzeWithProgress(file, maxErrors, opts.progress);
+    } catch (e) {
+      process.stderr.write(`mptcpscope analyze: ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
+      exit = ExitCode.BAD_INPUT;
+      continue;
+    }
+    if (unusable(result)) {
+      exit = ExitCode.BAD_INPUT;
+      const first = result.errors[0];
+      process.stderr.write(`mptcpscope analyze: ${file}: not a readable capture${first ? `: ${formatIssue(first)}` : ''}\n`);
+      if (opts.json !== true && opts.csv !== true) continue;
+    }
+    results.push(result);
+    if (opts.json !== true && opts.csv !== true) process.stdout.write(renderText(result, opts.tcp === true));
+  }
+  if (opts.json === true) {
+    const out = results.length === 1 && files.length === 1 ? results[0] : results;
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } else if (opts.csv === true) {
+    process.stdout.write(renderCsv(results));
+  }
+  return exit;
+}
+
+/** A file is unusable when no frame could be read and the reader reported a problem. */
+function unusable(r: CaptureAnalysis): boolean {
+  return r.frames === 0 && r.errorCount > 0;
+}
+
+async function analyzeWithProgress(file: string, maxErrors: number, progress: boolean): Promise<CaptureAnalysis> {
+  let bar: cliProgress.SingleBar | undefined;
+  if (progress && process.stderr.isTTY === true) {
+    const size = (await stat(file)).size;
+    if (size >= PROGRESS_MIN_BYTES) {
+      bar = new cliProgress.SingleBar(
+        { stream: process.stderr, format: `${file} [{bar}] {percentage}% {value}/{total} MB`, hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(Math.ceil(size / 1e6), 0);
+    }
+  }
+  try {
+    return await analyzeFile(file, {
+      maxErrors,
+      ...(bar ? { onProgress: (off: number) => bar?.update(Math.floor(off / 1e6)) } : {}),
+    });
+  } finally {
+    bar?.stop();
+  }
+}
+
+function endingText(e: Ending): string {
+  let s: string = e.how;
+  if (e.how === 'MP_TCPRST') s += ` ${e.reason} (${e.reasonName})`;
+  if (e.by !== undefined) s += ` by ${e.by}`;
+  if (e.frame !== undefined) s += ` #${e.frame}`;
+  return s;
+}
+
+function ep(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+function renderText(r: CaptureAnalysis, listTcp: boolean): string {
+  const out: string[] = [];
+  const c = r.capture;
+  const links = c.linkTypes.map((l) => LINK_TYPE_NAMES[l] ?? `linktype ${l}`).join(', ');
+  const fmt = `${c.format}${c.gzip ? '+gzip' : ''}${c.format === 'pcapng' ? ` (${c.sections} section${c.sections === 1 ? '' : 's'})` : ''}`;
+  out.push(`${c.file}: ${fmt}, ${c.byteOrder}-endian, ${links}, snaplen ${c.snaplen || 'unset'}`);
+  const k = r.counts;
+  out.push(
+    `  ${r.frames} frames: ${k.tcp} TCP, ${k.ipOther} other IP, ${k.ipFragments} IP fragments, ${k.nonIp} non-IP, ${k.undecodable} undecodable; ${k.truncatedByCapture} cut by snaplen`,
+  );
+  out.push(`  ${r.connections.length} MPTCP connection(s), ${r.tcpConnections.length} plain TCP connection(s)`);
+  if (c.incomplete) out.push('  WARNING: the file ends early or is corrupt; everything before that point was analysed');
+  for (const conn of r.connections) out.push('', ...renderConnection(conn));
+  if (listTcp && r.tcpConnections.length > 0) {
+    out.push('', 'Plain TCP connections:');
+    const t = new Table({ head: ['stream', 'client', 'server', 'pkts', 'bytes', 'ended'] });
+    for (const tc of r.tcpConnections) {
+      t.push([tc.tcpStream, ep(tc.client.ip, tc.client.port), ep(tc.server.ip, tc.server.port), tc.packets, tc.bytes, endingText(tc.ended)]);
+    }
+    out.push(t.toString());
+  }
+  if (r.errorCount > 0) {
+    out.push('', `Decode problems: ${r.errorCount}`);
+    for (const g of r.errorGroups) {
+      const where = g.firstFrame !== undefined ? `first at frame ${g.firstFrame}` : 'file level';
+      const tag = g.capture ? ' (capture artefact, not a protocol error)' : '';
+      out.push(`  ${g.count} × ${g.layer} ${g.kind}${g.field ? ` [${g.field}]` : ''}${tag}, ${where}: ${g.example}`);
+    }
+    const shown = r.errors.slice(0, 5);
+    for (const e of shown) out.push(`    ${formatIssue(e)}`);
+    if (r.errorCount > shown.length) out.push(`    … (${r.errorCount - shown.length} more; --json lists up to --max-errors)`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function renderConnection(conn: Connection): string[] {
+  const lines: string[] = [];
+  const version = conn.version === null ? 'v?' : `v${conn.version}`;
+  const cl = conn.client.ip !== undefined && conn.client.port !== undefined ? ep(conn.client.ip, conn.client.port) : '?';
+  const sv = conn.server.ip !== undefined && conn.server.port !== undefined ? ep(conn.server.ip, conn.server.port) : '?';
+  lines.push(
+    `MPTCP connection ${conn.id} (${version}): ${cl} -> ${sv}, handshake ${conn.handshake}, checksum ${conn.checksum === null ? '?' : conn.checksum ? 'on' : 'off'}, ${conn.subflows.length} subflow(s), ${(conn.end - conn.start).toFixed(3)} s, ended ${endingText(conn.ended)}`,
+  );
+  lines.push(
+    `  fallback: ${conn.fallback === null ? 'none' : `${conn.fallback.reason} at frame ${conn.fallback.frame} (${conn.fallback.detail})`}`,
+  );
+  const keyLine = (name: string, h: Connection['client']): string =>
+    `  ${name} key ${h.key ?? 'unknown'}  token ${h.token ?? 'unknown'}  IDSN ${h.idsn ?? 'unknown'}`;
+  lines.push(keyLine('client', conn.client), keyLine('server', conn.server));
+  const t = new Table({
+    head: ['sf', 'stream', 'kind', 'client (addr id)', 'server (addr id)', 'backup', 'pkts', 'bytes c>s', 'bytes s>c', 'secs', 'ended'],
+  });
+  for (const s of conn.subflows) t.push(subflowRow(s));
+  lines.push(
+    t
+      .toString()
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n'),
+  );
+  for (const a of conn.addAddr) {
+    lines.push(
+      `  ADD_ADDR #${a.frame} by ${a.by}: id ${a.addressId} ${a.address}${a.port !== undefined ? ` port ${a.port}` : ''}${a.echo ? ' (echo)' : ''}${a.hmac ? ` hmac ${a.hmac}` : ''}`,
+    );
+  }
+  for (const a of conn.removeAddr) lines.push(`  REMOVE_ADDR #${a.frame} by ${a.by}: id ${a.addressIds.join(', ')}`);
+  for (const p of conn.prio) lines.push(`  MP_PRIO #${p.frame} by ${p.by} on subflow ${p.subflow}: backup=${p.backup ? 1 : 0}`);
+  return lines;
+}
+
+function subflowRow(s: Subflow): Array<string | number> {
+  const id = (a?: number): string => (a === undefined ? '' : ` (${a})`);
+  return [
+    s.id,
+    s.tcpStream,
+    s.kind,
+    `${ep(s.client.ip, s.client.port)}${id(s.client.addressId)}`,
+    `${ep(s.server.ip, s.server.port)}${id(s.server.addressId)}`,
+    s.backup ? 'yes' : 'no',
+    s.packets,
+    s.bytesClientToServer,
+    s.bytesServerToClient,
+    (s.end - s.start).toFixed(3),
+    endingText(s.ended),
+  ];
+}
+
+/** CSV columns, one row per subflow (documented in docs/analyze-json.md). */
+export const CSV_COLUMNS = [
+  'file',
+  'connection',
+  'version',
+  'fallback',
+  'client_key',
+  'client_token',
+  'server_key',
+  'server_token',
+  'subflow',
+  'tcp_stream',
+  'kind',
+  'client_ip',
+  'client_port',
+  'client_address_id',
+  'server_ip',
+  'server_port',
+  'server_address_id',
+  'backup',
+  'packets',
+  'bytes',
+  'bytes_client_to_server',
+  'bytes_server_to_client',
+  'start',
+  'end',
+  'ended',
+] as const;
+
+function renderCsv(results: CaptureAnalysis[]): string {
+  const rows: Array<Array<string | number>> = [];
+  for (const r of results) {
+    for (const c of r.connections) {
+      for (const s of c.subflows) {
+        rows.push([
+          r.capture.file,
+          c.id,
+          c.version ?? '',
+          c.fallback?.reason ?? '',
+          c.client.key ?? '',
+          c.client.token ?? '',
+          c.server.key ?? '',
+          c.server.token ?? '',
+          s.id,
+          s.tcpStream,
+          s.kind,
+          s.client.ip,
+          s.client.port,
+          s.client.addressId ?? '',
+          s.server.ip,
+          s.server.port,
+          s.server.addressId ?? '',
+          s.backup ? 1 : 0,
+          s.packets,
+          s.bytes,
+          s.bytesClientToServer,
+          s.bytesServerToClient,
+          s.start.toFixed(6),
+          s.end.toFixed(6),
+          s.ended.how,
+        ]);
+      }
+    }
+  }
+  return stringify(rows, { header: true, columns: [...CSV_COLUMNS] });
+}
