@@ -154,6 +154,9 @@ interface Iface {
  * - EPB/OPB naming an interface the section has not defined, SPB without interface 0, captured length
  *   running past the block → malformed, block skipped.
  * - caplen > origlen → malformed, frame delivered. Bad options → malformed, rest of the options ignored.
+ *
+ * Frame numbers follow Wireshark: custom blocks and systemd journal blocks use up a number (a gap in
+ * `Frame.number`, reported once as 'unsupported'); SPB frames have no timestamp (tsSec = tsNsec = 0).
  */
 export class PcapngReader implements ChunkParser {
   need = MIN_BLOCK;
@@ -163,6 +166,9 @@ export class PcapngReader implements ChunkParser {
   private ifaces: Iface[] = [];
   /** File offset where the current resynchronisation scan started, or -1 when not scanning. */
   private scanFrom = -1;
+  /** Last frame number used (Wireshark numbering, see numberedNonPacket). */
+  private number = 0;
+  private nonPacketReported = false;
 
   constructor(private readonly ctx: ReadContext) {}
 
@@ -271,12 +277,37 @@ export class PcapngReader implements ChunkParser {
             continue;
           }
           break;
+        case BlockType.CUSTOM:
+        case BlockType.CUSTOM_NOCOPY:
+        case BlockType.SYSTEMD_JOURNAL:
+          this.numberedNonPacket(base + off, type);
+          break;
         default:
-          break; // NRB, ISB, DSB, custom, unknown: skipped by length
+          break; // NRB, ISB, DSB, unknown: skipped by length
       }
       off += len;
     }
     return off;
+  }
+
+  /**
+   * Wireshark shows custom blocks and systemd journal blocks as records with their own frame number;
+   * they are not packets, so they are skipped here but their number is used up, keeping
+   * `Frame.number` equal to Wireshark's. Reported once per file (unsupported).
+   */
+  private numberedNonPacket(offset: number, type: number): void {
+    this.number++;
+    if (this.nonPacketReported) return;
+    this.nonPacketReported = true;
+    const what = type === BlockType.SYSTEMD_JOURNAL ? 'systemd journal export block' : 'custom block';
+    this.ctx.issue({
+      layer: 'pcapng',
+      kind: 'unsupported',
+      field: 'block type',
+      message: `${what} (type ${hex(type)}) is not a packet: frame number ${this.number} skipped, as a gap (Wireshark shows it as a record); later such blocks not reported`,
+      frame: this.number,
+      offset,
+    });
   }
 
   /** Reports a lying block length and starts a resynchronisation scan at `fileOff + 4`. */
@@ -476,7 +507,7 @@ export class PcapngReader implements ChunkParser {
     const ts = iface.ts;
     ts.convert(dv.getUint32(off + 12, le), dv.getUint32(off + 16, le));
     const ctx = this.ctx;
-    const n = ctx.summary.frames + 1;
+    const n = this.number + 1;
     if (caplen > origlen) {
       ctx.issue({
         layer: 'pcapng',
@@ -508,7 +539,8 @@ export class PcapngReader implements ChunkParser {
       const c = this.comments(buf, dv, base, optStart, optEnd, name, n);
       if (c !== undefined) frame.comment = c;
     }
-    ctx.summary.frames = n;
+    this.number = n;
+    ctx.summary.frames++;
     ctx.sink.frame(frame);
   }
 
@@ -533,7 +565,7 @@ export class PcapngReader implements ChunkParser {
     let caplen = snap > 0 && origlen > snap ? snap : origlen;
     const room = len - 16;
     const ctx = this.ctx;
-    const n = ctx.summary.frames + 1;
+    const n = this.number + 1;
     if (caplen > room) {
       ctx.issue({
         layer: 'pcapng',
@@ -559,7 +591,8 @@ export class PcapngReader implements ChunkParser {
       fileOffset: base + off,
       section: this.section,
     };
-    ctx.summary.frames = n;
+    this.number = n;
+    ctx.summary.frames++;
     ctx.sink.frame(frame);
   }
 
