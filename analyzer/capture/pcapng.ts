@@ -148,8 +148,8 @@ interface Iface {
  * - block total length not a multiple of 4, below 12, above {@link PCAPNG_MAX_BLOCK_LENGTH}, or its
  *   trailing copy differs → malformed; the reader scans forward (4-byte steps) for the next block
  *   that checks out and reports how many bytes it skipped; if none, reading stops (`incomplete`).
- * - block runs past end of input → truncated, `capture: true`, `incomplete` (unless a valid block is
- *   found inside the remaining bytes, in which case the length was a lie: malformed + resync).
+ * - block runs past end of input → truncated, `capture: true`, `incomplete` (a cut file; a lying
+ *   length there cannot be told apart, and scanning packet bytes for blocks would invent frames).
  * - SHB with a byte-order magic that is neither order → malformed, reading stops.
  * - EPB/OPB naming an interface the section has not defined, SPB without interface 0, captured length
  *   running past the block → malformed, block skipped.
@@ -229,23 +229,13 @@ export class PcapngReader implements ChunkParser {
           this.need = len;
           break;
         }
-        // Runs past the end: a cut file, unless a valid block follows inside the remaining bytes.
-        const found = this.findBlock(buf, dv, off + 4, true);
-        if (found.pos >= 0) {
-          this.lyingLength(
-            base + off,
-            `block type ${hex(type)} total length ${len} runs past the end of the file (${avail} bytes left) but a valid block follows`,
-            len,
-            avail,
-          );
-          off += 4;
-          continue;
-        }
+        // Runs past the end: treated as a cut file. (A lying length here cannot be told from a cut;
+        // scanning the remaining bytes could mistake packet payload for blocks, so reading stops.)
         this.ctx.issue({
           layer: 'pcapng',
           kind: 'truncated',
           field: 'block',
-          message: `file ends inside block type ${hex(type)}: ${avail} of ${len} bytes present`,
+          message: `file ends inside block type ${hex(type)}: ${avail} of ${len} bytes present (file cut off, or a wrong block length)`,
           offset: base + off,
           need: len,
           have: avail,

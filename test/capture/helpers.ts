@@ -1,4 +1,5 @@
 /** Shared helpers for the capture-layer tests: paths, collecting frames, sidecars, byte builders. */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,4 +81,23 @@ export function bytes(...parts: (number[] | Uint8Array)[]): Uint8Array {
   const all: number[] = [];
   for (const p of parts) all.push(...p);
   return Uint8Array.from(all);
+}
+
+/**
+ * Runs a source without keeping frames: a SHA-256 over every frame's fields and bytes, plus the
+ * summary. Cheap enough for whole multi-MB captures (deep-equal of thousands of byte arrays is not).
+ */
+export async function fingerprint(src: CaptureSource): Promise<{ digest: string; frames: number; summary: CaptureSummary }> {
+  const h = createHash('sha256');
+  let frames = 0;
+  const summary = await src.run({
+    frame(f) {
+      frames++;
+      h.update(
+        `${f.number},${f.tsSec},${f.tsNsec},${f.capturedLength},${f.originalLength},${f.linkType},${f.interfaceId},${f.fileOffset},${f.section ?? '-'},${f.comment ?? '-'},${f.data.length};`,
+      );
+      h.update(f.data);
+    },
+  });
+  return { digest: h.digest('hex'), frames, summary };
 }

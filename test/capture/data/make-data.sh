@@ -14,7 +14,7 @@ cd "$D"
 rm -f ./*.pcap ./*.pcapng ./*.gz ./*.tshark.json
 
 # --- made by Wireshark tools (independent of this package) ---
-editcap -r "$S/01-basic.client.pcap" basic200.pcap 1-200            # µs, little-endian, LINUX_SLL2, snaplen 200
+editcap -F pcap -r "$S/01-basic.client.pcap" basic200.pcap 1-200           # µs, little-endian, LINUX_SLL2, snaplen 200
 editcap -F nsecpcap basic200.pcap basic200.ns.pcap                  # ns pcap, little-endian
 editcap -F pcapng -a '3:first frame comment' -a '10:ünïcödé comment' basic200.pcap basic200.pcapng
 editcap -F pcapng basic200.ns.pcap basic200.ns.pcapng               # IDB if_tsresol = 9
