@@ -126,6 +126,11 @@ function endingText(e: Ending): string {
   return s;
 }
 
+/** cli-table3 options: colours only on a terminal. */
+function tableStyle(): { style: { head: string[]; border: string[] } } | Record<string, never> {
+  return process.stdout.isTTY === true ? {} : { style: { head: [], border: [] } };
+}
+
 function ep(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
@@ -145,7 +150,7 @@ function renderText(r: CaptureAnalysis, listTcp: boolean): string {
   for (const conn of r.connections) out.push('', ...renderConnection(conn));
   if (listTcp && r.tcpConnections.length > 0) {
     out.push('', 'Plain TCP connections:');
-    const t = new Table({ head: ['stream', 'client', 'server', 'pkts', 'bytes', 'ended'] });
+    const t = new Table({ head: ['stream', 'client', 'server', 'pkts', 'bytes', 'ended'], ...tableStyle() });
     for (const tc of r.tcpConnections) {
       t.push([tc.tcpStream, ep(tc.client.ip, tc.client.port), ep(tc.server.ip, tc.server.port), tc.packets, tc.bytes, endingText(tc.ended)]);
     }
@@ -181,6 +186,7 @@ function renderConnection(conn: Connection): string[] {
   lines.push(keyLine('client', conn.client), keyLine('server', conn.server));
   const t = new Table({
     head: ['sf', 'stream', 'kind', 'client (addr id)', 'server (addr id)', 'backup', 'pkts', 'bytes c>s', 'bytes s>c', 'secs', 'ended'],
+    ...tableStyle(),
   });
   for (const s of conn.subflows) t.push(subflowRow(s));
   lines.push(

@@ -9,8 +9,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
-import { Readable, pipeline } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { createGunzip, type Gunzip } from 'node:zlib';
 import { PcapParserSource } from './pcap-parser-source.js';
 import { PcapReader, describeMagic, pcapMagic } from './pcap.js';
 import { PcapngReader } from './pcapng.js';
@@ -19,7 +19,10 @@ import {
   ReadContext,
   feed,
   headBytes,
+  isZlibError,
   readAtLeast,
+  readableChunks,
+  reportGzipError,
   type ChunkParser,
   type FeedStats,
   type Head,
@@ -36,7 +39,7 @@ export interface OpenCaptureOptions {
    * pcapng — the fast readers are used anyway). Kept for comparison and benchmarks.
    */
   reader?: 'fast' | 'pcap-parser';
-  /** Bytes per read (and per gzip output chunk), default 1 MiB. Any value ≥ 1 works. */
+  /** Bytes per read, default 1 MiB; gzip output comes in pieces of min(chunkSize, 64 KiB), at least 1 KiB. Any value ≥ 1 works. */
   chunkSize?: number;
   /** When given, filled with buffering figures during the run (memory-bound tests). */
   stats?: FeedStats;
@@ -73,7 +76,11 @@ export function openCapture(path: string, opts: OpenCaptureOptions = {}): Captur
       async run(sink: FrameSink): Promise<CaptureSummary> {
         const s = await sniffFile(path);
         if (s.magic === 'pcap') {
-          const src = new PcapParserSource(path, () => openNodeStream(path, s.gzip, chunkSize), s.gzip);
+          let compressed = 0;
+          const src = new PcapParserSource(path, () => openNodeStream(path, s.gzip, chunkSize, (n) => (compressed += n)), {
+            gzip: s.gzip,
+            compressedBytes: () => compressed,
+          });
           return src.run(sink);
         }
         return runInput(openRaw(), path, sink, opts);
@@ -99,6 +106,7 @@ export function openCaptureBytes(bytes: Uint8Array, name = '<memory>', opts: Ope
 /**
  * A capture source over a byte stream (stdin, a socket, a Node Readable): any AsyncIterable of byte
  * chunks. Single use: `run` can be called once. Stream errors that are not content problems reject.
+ * Always uses the fast readers (`opts.reader` is ignored).
  */
 export function openCaptureStream(stream: AsyncIterable<Uint8Array>, name: string, opts: OpenCaptureOptions = {}): CaptureSource {
   return { name, run: (sink) => runInput(stream, name, sink, opts) };
@@ -124,12 +132,10 @@ async function sniffFile(path: string): Promise<{ gzip: boolean; magic: Magic }>
   }
 }
 
-function openNodeStream(path: string, gzip: boolean, chunkSize: number): Readable {
+function openNodeStream(path: string, gzip: boolean, chunkSize: number, onRaw: (n: number) => void): Readable {
   const raw = createReadStream(path, { highWaterMark: chunkSize });
   if (!gzip) return raw;
-  const gz = createGunzip({ chunkSize: gzipChunk(chunkSize) });
-  pipeline(raw, gz, () => undefined); // errors surface on `gz` (raw I/O errors destroy it with the same error)
-  return gz;
+  return gunzipStream({ chunks: [], length: 0, done: false }, raw[Symbol.asyncIterator](), chunkSize, onRaw);
 }
 
 /** zlib output chunk: small enough that a data error loses little (see gunzipChunks), at least 1 KiB. */
@@ -139,68 +145,63 @@ function gzipChunk(chunkSize: number): number {
 
 async function* emptyIter(): AsyncGenerator<Uint8Array> {}
 
-function isZlibError(e: unknown): e is Error & { code: string } {
-  if (!(e instanceof Error)) return false;
-  const code: unknown = (e as unknown as { code?: unknown }).code;
-  return typeof code === 'string' && code.startsWith('Z_');
+/**
+ * A gunzip Transform fed from `head` + the rest of `raw` by a pump that waits for each write to be
+ * processed before the next one, and ends the stream only afterwards. That way the final Z_FINISH
+ * flush runs on an empty input: a cut-off stream then fails with Z_BUF_ERROR *after* everything
+ * decodable was emitted (Node's zlib drops the output of a write that fails). I/O errors of `raw`
+ * destroy the returned stream with that error.
+ */
+function gunzipStream(head: Head, raw: AsyncIterator<Uint8Array>, chunkSize: number, onCompressed: (n: number) => void): Gunzip {
+  const gz = createGunzip({ chunkSize: gzipChunk(chunkSize) });
+  // When the consumer stops early (or zlib fails), release the compressed input (closes the file).
+  gz.once('close', () => void raw.return?.().catch(() => undefined));
+  const write = (c: Uint8Array): Promise<void> =>
+    new Promise<void>((res, rej) => {
+      onCompressed(c.length);
+      gz.write(c, (e) => (e ? rej(e) : res()));
+    });
+  const pump = async (): Promise<void> => {
+    try {
+      for (const c of head.chunks) await write(c);
+      if (!head.done) {
+        for (;;) {
+          const r = await raw.next();
+          if (r.done === true) break;
+          if (gz.destroyed) return;
+          await write(r.value);
+        }
+      }
+      gz.end();
+    } catch (e) {
+      gz.destroy(e instanceof Error ? e : new Error(String(e)));
+    }
+  };
+  void pump();
+  return gz;
 }
 
 /**
- * Decompresses `head` + the rest of `raw` with a streaming gunzip (concatenated members allowed).
- * A zlib error (cut-off stream, bad data, trailing garbage) ends the output after what was
- * decompressed and becomes a 'gzip' issue when `ctx` is given; other errors (I/O) are rethrown.
- * Node's zlib drops the partly filled output buffer on a data error, so up to one zlib chunk (≤ 64 KiB)
- * before a corruption can be lost; a cut-off stream loses nothing.
+ * Decompresses `head` + the rest of `raw` (concatenated gzip members allowed) as a chunk generator.
+ * A zlib error (cut-off stream, bad data, trailing garbage) ends the output after what was emitted
+ * and becomes a 'gzip' issue when `ctx` is given; other errors (I/O) are rethrown. A cut-off stream
+ * loses nothing; on a data error Node's zlib drops the partly filled output buffer, so up to one
+ * zlib chunk (≤ 64 KiB) before the error can be lost.
  */
 async function* gunzipChunks(head: Head, raw: AsyncIterator<Uint8Array>, ctx: ReadContext | null, chunkSize: number): AsyncGenerator<Uint8Array> {
   let compressed = 0;
-  async function* input(): AsyncGenerator<Uint8Array> {
-    for (const c of head.chunks) {
-      compressed += c.length;
-      yield c;
-    }
-    if (head.done) return;
-    for (;;) {
-      const r = await raw.next();
-      if (r.done === true) return;
-      compressed += r.value.length;
-      yield r.value;
-    }
-  }
-  const src = Readable.from(input(), { objectMode: false });
-  // Default finishFlush (Z_FINISH): a cut-off stream yields everything decodable, then Z_BUF_ERROR.
-  const gz = createGunzip({ chunkSize: gzipChunk(chunkSize) });
-  let failure: unknown = null;
-  pipeline(src, gz, (e) => {
-    if (e) failure = e;
-  });
+  const gz = gunzipStream(head, raw, chunkSize, (n) => (compressed += n));
   let out = 0;
   try {
-    for await (const c of gz as AsyncIterable<Uint8Array>) {
+    for await (const c of readableChunks(gz)) {
       out += c.length;
       yield c;
     }
   } catch (e) {
-    failure = e;
+    if (!isZlibError(e)) throw e;
+    if (ctx !== null) reportGzipError(ctx, e, compressed, out);
   } finally {
-    src.destroy();
     gz.destroy();
-  }
-  if (failure === null) return;
-  if (!isZlibError(failure)) throw failure;
-  if (ctx !== null) {
-    const cut = failure.code === 'Z_BUF_ERROR';
-    ctx.issue({
-      layer: 'gzip',
-      kind: cut ? 'truncated' : 'malformed',
-      field: 'deflate stream',
-      message: cut
-        ? `gzip stream cut off after ${compressed} compressed bytes (${out} bytes decompressed)`
-        : `gzip data error "${failure.message}" (${failure.code}) after ${compressed} compressed bytes read; ${out} bytes decompressed, the rest is lost`,
-      offset: out,
-      ...(cut ? { capture: true } : {}),
-    });
-    ctx.summary.incomplete = true;
   }
 }
 

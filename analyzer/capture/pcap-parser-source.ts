@@ -17,7 +17,7 @@ import {
   pcapHugeCaplen,
   pcapRecordAnomalies,
 } from './pcap.js';
-import { ReadContext } from './reader-core.js';
+import { ReadContext, isZlibError, reportGzipError } from './reader-core.js';
 import type { CaptureSource, CaptureSummary, FrameSink } from './types.js';
 
 /**
@@ -29,17 +29,23 @@ import type { CaptureSource, CaptureSummary, FrameSink } from './types.js';
  * a magic pcap-parser does not read and 'gzip' for zlib errors of the stream. Rejects on I/O errors.
  */
 export class PcapParserSource implements CaptureSource {
+  /**
+   * @param name file name for the summary and issues
+   * @param open returns the decompressed byte stream (called once per run)
+   * @param opts.gzip the stream was gunzipped (summary.gzip); opts.compressedBytes reports compressed
+   *   bytes read so far, for gzip issue messages
+   */
   constructor(
     readonly name: string,
     private readonly open: () => Readable,
-    private readonly gzip = false,
+    private readonly opts: { gzip?: boolean; compressedBytes?: () => number } = {},
   ) {}
 
   run(sink: FrameSink): Promise<CaptureSummary> {
     return new Promise<CaptureSummary>((resolve, reject) => {
       const ctx = new ReadContext(this.name, sink);
       const s = ctx.summary;
-      s.gzip = this.gzip;
+      s.gzip = this.opts.gzip === true;
       const stream = this.open();
       let received = 0;
       let head: Uint8Array | null = null;
@@ -88,6 +94,7 @@ export class PcapParserSource implements CaptureSource {
             });
           }
           offset = PCAP_FILE_HEADER_LENGTH;
+          s.bytes = offset;
         }),
       );
       parser.on('packetHeader', (h) =>
@@ -131,17 +138,9 @@ export class PcapParserSource implements CaptureSource {
       parser.on('error', (e) => {
         if (finished) return;
         const code = (e as { code?: unknown }).code;
-        if (typeof code === 'string' && code.startsWith('Z_')) {
+        if (isZlibError(e)) {
           guard(() => {
-            ctx.issue({
-              layer: 'gzip',
-              kind: code === 'Z_BUF_ERROR' ? 'truncated' : 'malformed',
-              field: 'deflate stream',
-              message: `gzip data error "${e.message}" (${code}) after ${received} bytes decompressed`,
-              offset: received,
-              ...(code === 'Z_BUF_ERROR' ? { capture: true } : {}),
-            });
-            s.incomplete = true;
+            reportGzipError(ctx, e, this.opts.compressedBytes?.() ?? 0, received);
             atEnd();
           });
           finish(null);

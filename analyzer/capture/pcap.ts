@@ -118,6 +118,9 @@ export function pcapRecordAnomalies(
 
 /**
  * Streaming classic pcap parser (µs and ns, little- and big-endian), see {@link ChunkParser}.
+ * Spec: https://www.ietf.org/archive/id/draft-ietf-opsawg-pcap-04.html §4 (file header), §5 (packet
+ * record: ts_sec u32, ts_usec|ts_nsec u32, caplen u32, origlen u32, in the byte order of the magic).
+ * Hot path: one DataView per chunk; per frame only the Frame object and a subarray of the chunk.
  *
  * Issues (layer 'pcap', offsets in the decompressed file): truncated file header / record header /
  * record data at end of input (`capture: true`, reading ends, `incomplete`); caplen above

@@ -140,7 +140,9 @@ interface Iface {
 }
 
 /**
- * Streaming pcapng parser, see {@link ChunkParser}. Reads SHB (both byte orders, any number of
+ * Streaming pcapng parser, see {@link ChunkParser}. Spec: draft-ietf-opsawg-pcapng
+ * (https://datatracker.ietf.org/doc/draft-ietf-opsawg-pcapng/). Byte order per section (SHB magic);
+ * timestamps via {@link TsConverter}. Reads SHB (both byte orders, any number of
  * sections), IDB (link type, snaplen, if_name, if_description, if_tsresol, if_tsoffset), EPB, SPB,
  * OPB; skips every other block by its length. opt_comment on EPB/OPB becomes `Frame.comment`.
  *
@@ -325,7 +327,7 @@ export class PcapngReader implements ChunkParser {
     for (let p = from; ; p += 4) {
       if (end - p < MIN_BLOCK) return eof ? { pos: -1, wait: -1, need: 0 } : { pos: -1, wait: p, need: MIN_BLOCK };
       const type = dv.getUint32(p, this.le);
-      if (!KNOWN_BLOCKS.has(type)) continue;
+      if (!KNOWN_BLOCKS.has(type) || (this.section < 0 && type !== BlockType.SHB)) continue;
       let le = this.le;
       if (type === BlockType.SHB) {
         const bom = dv.getUint32(p + 8, true);

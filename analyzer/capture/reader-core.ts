@@ -167,6 +167,85 @@ export async function feed(
   }
 }
 
+/**
+ * Reports a zlib error of a gzip-compressed capture as a 'gzip' issue: Z_BUF_ERROR ("unexpected end
+ * of file") is a cut-off stream (truncated, `capture: true`), anything else bad data (malformed).
+ * `offset` is the decompressed byte count reached. Marks the run incomplete.
+ */
+export function reportGzipError(ctx: ReadContext, err: Error & { code: string }, compressedBytes: number, decompressedBytes: number): void {
+  const cut = err.code === 'Z_BUF_ERROR';
+  ctx.issue({
+    layer: 'gzip',
+    kind: cut ? 'truncated' : 'malformed',
+    field: 'deflate stream',
+    message: cut
+      ? `gzip stream cut off after ${compressedBytes} compressed bytes (${decompressedBytes} bytes decompressed)`
+      : `gzip data error "${err.message}" (${err.code}) with ${compressedBytes} compressed bytes read; ${decompressedBytes} bytes decompressed, the rest is lost`,
+    offset: decompressedBytes,
+    ...(cut ? { capture: true } : {}),
+  });
+  ctx.summary.incomplete = true;
+}
+
+/** True for errors raised by node:zlib (code Z_*), as opposed to I/O errors. */
+export function isZlibError(e: unknown): e is Error & { code: string } {
+  if (!(e instanceof Error)) return false;
+  const code: unknown = (e as unknown as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('Z_');
+}
+
+/**
+ * Chunks of a Node Readable as an async generator, through 'data' events: unlike `for await` over
+ * the stream, every chunk emitted before an 'error' is yielded before the error is thrown.
+ * Pauses the stream while more than 4 chunks wait (backpressure). Destroys the stream when done.
+ */
+export async function* readableChunks(s: NodeJS.ReadableStream & { destroy(): void }): AsyncGenerator<Uint8Array> {
+  const q: Uint8Array[] = [];
+  let done = false;
+  let err: unknown = null;
+  let wake: (() => void) | null = null;
+  const poke = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  s.on('data', (c: Uint8Array) => {
+    q.push(c);
+    if (q.length > 4) s.pause();
+    poke();
+  });
+  s.on('end', () => {
+    done = true;
+    poke();
+  });
+  s.on('error', (e: unknown) => {
+    if (err === null) err = e;
+    done = true;
+    poke();
+  });
+  s.on('close', () => {
+    done = true;
+    poke();
+  });
+  try {
+    for (;;) {
+      const c = q.shift();
+      if (c !== undefined) {
+        if (q.length <= 1 && s.isPaused()) s.resume();
+        yield c;
+        continue;
+      }
+      if (done) break;
+      await new Promise<void>((r) => {
+        wake = r;
+      });
+    }
+    if (err !== null) throw err;
+  } finally {
+    s.destroy();
+  }
+}
+
 /** `n` as `0x…` hex with at least `w` digits. */
 export function hex(n: number, w = 8): string {
   return '0x' + (n >>> 0).toString(16).padStart(w, '0');

@@ -8,7 +8,7 @@
  * Streaming: {@link ConnectionTracker.onSegment} is O(1) per segment (one map lookup); the model is
  * built on demand by {@link ConnectionTracker.snapshot}, so a live view can call it repeatedly.
  */
-import { keyIdsn, keyToken } from '../crypto/index.js';
+import { deriveKey } from '../crypto/index.js';
 import type { TcpSegment } from '../wire/types.js';
 import { TcpFlag } from '../wire/types.js';
 import { C2S, type Dir, type FlowState, S2C, flowKind, newFlow, updateFlow } from './flow.js';
@@ -145,10 +145,10 @@ function hostKeys(key: bigint | undefined, version: 0 | 1, ip?: string, port?: n
   if (ip !== undefined) keys.ip = ip;
   if (port !== undefined) keys.port = port;
   if (key === undefined) return { keys };
-  const token = keyToken(key, version);
+  const { token, idsn } = deriveKey(key, version);
   keys.key = hex64(key);
   keys.token = hex32(token);
-  keys.idsn = hex64(keyIdsn(key, version));
+  keys.idsn = hex64(idsn);
   return { keys, token };
 }
 

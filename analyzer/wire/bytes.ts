@@ -34,6 +34,19 @@ export function u64(b: Uint8Array, o: number): bigint {
   return viewOf(b).getBigUint64(o, false);
 }
 
+/**
+ * A plain `Uint8Array` copy of `b[start, end)` (clamped). Never aliases `b`: frame bytes are only
+ * valid during the sink callback, and `Buffer#slice` (readers deliver Buffers) returns a view, not a
+ * copy, so Reprs must not use `.slice` on frame bytes.
+ */
+export function copyBytes(b: Uint8Array, start: number, end: number): Uint8Array {
+  const s = Math.min(Math.max(0, Math.trunc(start) || 0), b.length);
+  const e = Math.min(Math.max(s, Math.trunc(end) || 0), b.length);
+  const out = new Uint8Array(e - s);
+  out.set(b.subarray(s, e));
+  return out;
+}
+
 /** Lowercase hex of `bytes[start, end)`, no separators (for messages and tests, not the hot path). */
 export function hex(b: Uint8Array, start = 0, end = b.length): string {
   let s = '';

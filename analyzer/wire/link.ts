@@ -17,7 +17,9 @@
 import { LinkType } from '../capture/types.js';
 import { u16 } from './bytes.js';
 
+/** EtherType of IPv4 (IEEE 802 numbers). */
 export const ETHERTYPE_IPV4 = 0x0800;
+/** EtherType of IPv6. */
 export const ETHERTYPE_IPV6 = 0x86dd;
 const ETHERTYPE_VLAN = 0x8100;
 const ETHERTYPE_QINQ = 0x88a8;

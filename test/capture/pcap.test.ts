@@ -102,7 +102,7 @@ describe('pcap-parser wrapper', () => {
 
   it('reads a gunzip stream (the reason it is kept: Readable input)', async () => {
     const ref = await fingerprint(openCapture(data('basic200.pcap')));
-    const src = new PcapParserSource('gz', () => createReadStream(data('basic200.pcap.gz')).pipe(createGunzip()), true);
+    const src = new PcapParserSource('gz', () => createReadStream(data('basic200.pcap.gz')).pipe(createGunzip()), { gzip: true });
     const got = await fingerprint(src);
     expect(got.digest).toBe(ref.digest);
     expect(got.summary).toMatchObject({ gzip: true, frames: 200, issues: [], incomplete: false });

@@ -48,7 +48,7 @@ function letters(flags: number, names: string, topBit: number): string {
 }
 
 /** Field-by-field differences between our Repr and tcpdump's print; [] when they agree. */
-export function diffAgainstTcpdump(o: MptcpOption, t: TcpdumpMptcp): string[] {
+function diffAgainstTcpdump(o: MptcpOption, t: TcpdumpMptcp): string[] {
   const d: string[] = [];
   const eq = (field: string, ours: unknown, theirs: unknown): void => {
     if (ours !== theirs) d.push(`${field}: ours ${String(ours)}, tcpdump ${String(theirs)}`);

@@ -3,6 +3,7 @@
  * Spec: ../../../../shared/spec/mptcp-rules.md §2.1 (OPT-001…OPT-005).
  */
 import type { DecodeIssue } from '../../issue.js';
+import { copyBytes } from '../bytes.js';
 import type { MalformedMptcpOption } from './types.js';
 
 /** RFC 8684 §7 names of the subtypes, for messages. */
@@ -30,9 +31,9 @@ export const SUBTYPE_NAMES: readonly string[] = [
  * what `b` holds). `field` and `reason` become the DecodeIssue's field and message.
  */
 export function malformed(b: Uint8Array, offset: number, length: number, subtype: number, field: string, reason: string): MalformedMptcpOption {
-  const start = Math.min(Math.max(0, offset + 2), b.length);
-  const end = Math.min(Math.max(start, offset + length), b.length);
-  return { type: 'MALFORMED', offset, length, subtype, reason, field, data: b.slice(start, end) };
+  const start = Number.isFinite(offset) ? offset + 2 : 0;
+  const end = Number.isFinite(offset) && Number.isFinite(length) ? offset + length : start;
+  return { type: 'MALFORMED', offset, length, subtype, reason, field, data: copyBytes(b, start, end) };
 }
 
 /** The DecodeIssue (without file and frame) for a MALFORMED option: layer mptcp, kind malformed, offset = option offset. */

@@ -12,8 +12,12 @@
  * | 20  | not SYN        | `ack`      | sendersKey = Key-A, receiversKey = Key-B |
  * | 22  | not SYN, v≥1   | `ack-data` | + dataLevelLength                        |
  * | 24  | not SYN, v≥1   | `ack-data` | + dataLevelLength, checksum              |
- * Any other combination is MALFORMED (OPT-001/OPT-002). Whether a 22/24 form really carries payload is
- * a conformance question (MPC-007), not a decoding one, so `ctx.payloadLength` is not consulted.
+ * Any other combination is MALFORMED (OPT-001/OPT-002). The 4-byte SYN is accepted with any version
+ * (Linux tolerates a version above 1 there; a v0 4-byte SYN is left to the conformance rules, MPC-001).
+ * Forms 12/20/22/24 are read with the v1 layout whatever the version number, except that v0 has no
+ * 22/24 form. Whether a 22/24 form really carries payload is a conformance question (MPC-007), not a
+ * decoding one, so `ctx.payloadLength` is not consulted. Reserved/crypto bits D–G are reported in
+ * `flags`, not rejected (MPC-003, OPT-007).
  */
 import { u16, u64 } from '../bytes.js';
 import { malformed } from './malformed.js';

@@ -8,7 +8,7 @@
  * Anything else — including a right length on the wrong kind of segment — is MALFORMED (OPT-001/OPT-002).
  * Big-endian throughout.
  */
-import { u32, u64 } from '../bytes.js';
+import { copyBytes, u32, u64 } from '../bytes.js';
 import { malformed } from './malformed.js';
 import type { MalformedMptcpOption, MpJoinOption, MptcpDecodeContext } from './types.js';
 
@@ -58,7 +58,7 @@ export function decodeMpJoin(b: Uint8Array, o: number, len: number, ctx: MptcpDe
         receiversToken: undefined,
         sendersRandom: undefined,
         truncatedHmac: undefined,
-        hmac: b.slice(o + 4, o + 24),
+        hmac: copyBytes(b, o + 4, o + 24),
       };
     default:
       return malformed(b, o, len, 1, 'MP_JOIN length', `MP_JOIN length ${len} is not one of 12 (SYN), 16 (SYN/ACK), 24 (ACK)`);
