@@ -7,9 +7,20 @@
 import { openCapture } from './capture/open.js';
 import type { CaptureSource, CaptureSummary, Frame } from './capture/types.js';
 import type { DecodeIssue } from './issue.js';
+import type { Dir, FlowState } from './model/flow.js';
 import { ConnectionTracker } from './model/tracker.js';
 import type { Connection, TcpConnection } from './model/types.js';
 import { decodePacket } from './wire/packet.js';
+import type { TcpSegment } from './wire/types.js';
+
+/**
+ * Something that wants every TCP segment after the connection tracker saw it (timelines, rules, live view).
+ * `flow` is the segment's TCP conversation (see analyzer/model/flow.ts), `dir` 0 = from the flow's client,
+ * `time` the timestamp in seconds. The segment object is only valid during the call.
+ */
+export interface SegmentObserver {
+  onSegment(seg: TcpSegment, flow: FlowState, dir: Dir, time: number, tracker: ConnectionTracker): void;
+}
 
 export const SCHEMA_VERSION = 1;
 
@@ -75,6 +86,8 @@ export interface AnalyzeOptions {
   onProgress?: (fileOffset: number) => void;
   /** Use another capture source (e.g. pcap-parser for the benchmark). */
   source?: CaptureSource;
+  /** Extra per-segment consumers (timelines, rules). */
+  observers?: SegmentObserver[];
 }
 
 /** Collects issues with a cap, grouping all of them. */
@@ -114,6 +127,7 @@ export class FramePipeline {
   readonly counts: FrameCounts = { tcp: 0, ipOther: 0, ipFragments: 0, nonIp: 0, undecodable: 0, truncatedByCapture: 0 };
   readonly issues: IssueCollector;
   frames = 0;
+  readonly observers: SegmentObserver[] = [];
   private readonly scratch: DecodeIssue[] = [];
 
   constructor(
@@ -134,9 +148,14 @@ export class FramePipeline {
     }
     switch (d.kind) {
       case 'tcp':
+      {
         this.counts.tcp++;
-        this.tracker.onSegment(d.segment, frame.tsSec + frame.tsNsec / 1e9);
+        const time = frame.tsSec + frame.tsNsec / 1e9;
+        const flow = this.tracker.onSegment(d.segment, time);
+        const obs = this.observers;
+        for (let i = 0; i < obs.length; i++) obs[i]!.onSegment(d.segment, flow, this.tracker.lastDir, time, this.tracker);
         break;
+      }
       case 'ip-other':
         if (d.fragment) this.counts.ipFragments++;
         else this.counts.ipOther++;
@@ -155,6 +174,7 @@ export class FramePipeline {
 export async function analyzeFile(path: string, opts: AnalyzeOptions = {}): Promise<CaptureAnalysis> {
   const source = opts.source ?? openCapture(path);
   const pipe = new FramePipeline(path, opts.maxErrors ?? 1000);
+  if (opts.observers !== undefined) pipe.observers.push(...opts.observers);
   const onProgress = opts.onProgress;
   const summary = await source.run({
     frame: (f) => {

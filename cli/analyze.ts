@@ -146,6 +146,10 @@ function renderText(r: CaptureAnalysis, listTcp: boolean): string {
     `  ${r.frames} frames: ${k.tcp} TCP, ${k.ipOther} other IP, ${k.ipFragments} IP fragments, ${k.nonIp} non-IP, ${k.undecodable} undecodable; ${k.truncatedByCapture} cut by snaplen`,
   );
   out.push(`  ${r.connections.length} MPTCP connection(s), ${r.tcpConnections.length} plain TCP connection(s)`);
+  const cut = r.tcpConnections.filter((t) => t.optionsCutByCapture === true).length;
+  if (cut > 0) {
+    out.push(`  ${cut} of the plain TCP connection(s) had their SYN options cut by the snaplen: whether they offered MPTCP is unknown`);
+  }
   if (c.incomplete) out.push('  WARNING: the file ends early or is corrupt; everything before that point was analysed');
   for (const conn of r.connections) out.push('', ...renderConnection(conn));
   if (listTcp && r.tcpConnections.length > 0) {

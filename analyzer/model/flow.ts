@@ -84,6 +84,28 @@ export interface FlowState {
   synChecksum?: boolean;
   synAckChecksum?: boolean;
   closed: boolean;
+  /** Segments whose TCP header/options were cut by the capture (snaplen). */
+  optionsCut: number;
+  /** True when the first SYN's options were cut by the capture: whether it offered MPTCP is unknown. */
+  synOptionsCut?: boolean;
+  /**
+   * Connection-level keys, set on the initial subflow's flow as soon as they are seen (streaming):
+   * version, keys, and the tokens/IDSNs derived from them. See {@link ConnectionTracker.connectionRoot}.
+   */
+  keys?: FlowKeys;
+  /** For an MP_JOIN flow: the initial subflow's flow of the connection its token names, once known. */
+  root?: FlowState;
+}
+
+/** Keys and derived values of an MPTCP connection, as learned while streaming (RFC 8684 §3.1). */
+export interface FlowKeys {
+  version: 0 | 1;
+  clientKey?: bigint;
+  serverKey?: bigint;
+  clientToken?: number;
+  serverToken?: number;
+  clientIdsn?: bigint;
+  serverIdsn?: bigint;
 }
 
 export function newFlow(
@@ -119,6 +141,7 @@ export function newFlow(
     optionCounts: {},
     mptcpSeen: false,
     closed: false,
+    optionsCut: 0,
   };
 }
 
@@ -135,6 +158,7 @@ export function updateFlow(f: FlowState, seg: TcpSegment, dir: Dir, time: number
   f.end = time;
   f.packets[dir]++;
   f.bytes[dir] += seg.payloadLength;
+  if (seg.headerTruncated) f.optionsCut++;
   const flags = seg.flags;
   const syn = (flags & TcpFlag.SYN) !== 0;
   const ack = (flags & TcpFlag.ACK) !== 0;
@@ -197,6 +221,7 @@ export function updateFlow(f: FlowState, seg: TcpSegment, dir: Dir, time: number
     if (!ack && dir === C2S) {
       if (f.syn === undefined) {
         f.syn = { frame: seg.frame };
+        if (seg.headerTruncated) f.synOptionsCut = true;
         f.clientIsn = seg.seq;
         if (mpc) {
           f.syn.option = mpc;

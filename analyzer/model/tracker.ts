@@ -46,9 +46,16 @@ export class ConnectionTracker {
   /** Flows replaced by a new incarnation of the same 4-tuple (port reuse). */
   private readonly retired: FlowState[] = [];
   private nextTcpStream = 0;
+  /** Token → initial-subflow flow, filled while streaming (for MP_JOIN linking before snapshot). */
+  private readonly byToken = new Map<number, FlowState>();
+  /** Direction of the last segment passed to onSegment (C2S = 0: from the flow's client). */
+  lastDir: Dir = C2S;
 
-  /** Feed one TCP segment (in capture order). `time` = timestamp in seconds. */
-  onSegment(seg: TcpSegment, time: number): void {
+  /**
+   * Feed one TCP segment (in capture order). `time` = timestamp in seconds.
+   * Returns the segment's flow; {@link lastDir} tells its direction. O(1), no allocation on the common path.
+   */
+  onSegment(seg: TcpSegment, time: number): FlowState {
     const a = `${seg.src}|${seg.srcPort}`;
     const b = `${seg.dst}|${seg.dstPort}`;
     const key = a < b ? `${a}|${b}` : `${b}|${a}`;
@@ -69,6 +76,56 @@ export class ConnectionTracker {
     }
     const dir: Dir = seg.src === f.clientIp && seg.srcPort === f.clientPort ? C2S : S2C;
     updateFlow(f, seg, dir, time);
+    if (seg.options.mptcp.length > 0) this.link(f);
+    this.lastDir = dir;
+    return f;
+  }
+
+  /**
+   * The initial subflow's flow of the MPTCP connection `f` belongs to, as known so far: `f` itself for an
+   * initial subflow, the token owner for a linked MP_JOIN, undefined when not (yet) linked.
+   */
+  connectionRoot(f: FlowState): FlowState | undefined {
+    if (f.keys !== undefined) return f;
+    return f.root;
+  }
+
+  /** Learn keys (derive tokens/IDSNs once) and link MP_JOIN flows by token, while streaming. */
+  private link(f: FlowState): void {
+    const synOpt = f.syn?.option;
+    const synAckOpt = f.synAck?.option;
+    if (synOpt?.type === 'MP_JOIN' || synAckOpt?.type === 'MP_JOIN') {
+      if (f.root === undefined && synOpt?.type === 'MP_JOIN' && synOpt.receiversToken !== undefined) {
+        f.root = this.byToken.get(synOpt.receiversToken);
+      }
+      return;
+    }
+    if (f.keys === undefined) {
+      if (synOpt?.type !== 'MP_CAPABLE' && synAckOpt?.type !== 'MP_CAPABLE' && f.anyMpc === undefined) return;
+      const v = synAckOpt?.type === 'MP_CAPABLE' ? synAckOpt.version : (f.mpcVersion ?? 1);
+      f.keys = { version: v === 0 ? 0 : 1 };
+    }
+    const k = f.keys;
+    if (k.serverKey === undefined) {
+      const key = (synAckOpt?.type === 'MP_CAPABLE' ? synAckOpt.sendersKey : undefined) ?? f.mpcAck?.option?.receiversKey ?? f.anyMpc?.receiversKey;
+      if (key !== undefined) {
+        const d = deriveKey(key, k.version);
+        k.serverKey = key;
+        k.serverToken = d.token;
+        k.serverIdsn = d.idsn;
+        if (!this.byToken.has(d.token)) this.byToken.set(d.token, f);
+      }
+    }
+    if (k.clientKey === undefined) {
+      const key = f.mpcAck?.option?.sendersKey ?? (synOpt?.type === 'MP_CAPABLE' ? synOpt.sendersKey : undefined) ?? f.anyMpc?.sendersKey;
+      if (key !== undefined) {
+        const d = deriveKey(key, k.version);
+        k.clientKey = key;
+        k.clientToken = d.token;
+        k.clientIdsn = d.idsn;
+        if (!this.byToken.has(d.token)) this.byToken.set(d.token, f);
+      }
+    }
   }
 
   /** Number of flows held (live state). */
@@ -302,6 +359,9 @@ function plainConnection(f: FlowState): TcpConnection {
     ended: subflowEnding(f),
   };
   if (f.roleGuessed) t.roleGuessed = true;
+  if (f.synOptionsCut === true || (f.syn === undefined && f.optionsCut > 0 && f.optionsCut === f.packets[0] + f.packets[1])) {
+    t.optionsCutByCapture = true;
+  }
   return t;
 }
 

@@ -161,6 +161,11 @@ export interface Connection {
 /** A TCP connection that never offered MPTCP (listed apart, RFC 8684 does not apply). */
 export interface TcpConnection {
   tcpStream: number;
+  /**
+   * True when the SYN's options were cut by the capture's snaplen: whether it offered MPTCP cannot be
+   * told (a capture fact, not a protocol finding).
+   */
+  optionsCutByCapture?: boolean;
   client: Endpoint;
   server: Endpoint;
   roleGuessed?: boolean;
