@@ -103,6 +103,16 @@ describe.each(captures)('%s agrees with tshark', (rel) => {
     });
   });
 
+  it('MPTCP options per subtype on each subflow', () => {
+    check(rel, 'options', () => {
+      for (const s of t.tcpStreams) {
+        if (s.mptcpStream === null || s.subtypeCounts === undefined) continue;
+        const { sf } = locate(r, s)!;
+        expect(sf.optionCounts, `tcp.stream ${s.tcpStream}`).toEqual(s.subtypeCounts);
+      }
+    });
+  });
+
   it('plain TCP connections are listed apart', () => {
     check(rel, 'plain', () => {
       const plain = t.tcpStreams.filter((s) => s.mptcpStream === null).map((s) => s.tcpStream);
