@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { checkAgainstKernel } from '../helpers/kernel-truth.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const GENERATE = join(REPO, 'fixtures/generator/generate.sh');
@@ -171,6 +172,12 @@ describe.skipIf(SKIP !== null)(
       const server = readPcap(join(out, 'k01-two-subflows', 'k01-two-subflows.server.pcap'));
       expect(server.linkType).toBe(1); // Ethernet (s0)
       expect(server.segs.some((s) => s.mptcp.includes(2))).toBe(true); // DSS
+    });
+
+    it('mptcpscope analyze on the fresh captures agrees with the kernel (tokens, IDSNs, fallback, subflows)', async () => {
+      // Fresh keys every run: the model is checked against this run's MPTCP_INFO, not a recorded file.
+      expect(await checkAgainstKernel(join(out, 'k01-two-subflows'), 'k01-two-subflows')).toBeGreaterThanOrEqual(5);
+      expect(await checkAgainstKernel(join(out, 'k03-fallback'), 'k03-fallback')).toBeGreaterThanOrEqual(1);
     });
 
     it('k03-fallback: MP_CAPABLE SYN, SYN/ACK without it, plain TCP afterwards', () => {
