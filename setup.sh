@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # libpcap-dev, make, g++, python3: build of the `cap` native addon (live capture).
-# tcpdump, iproute2, iptables, ethtool, python3: real-kernel fixture generator and lab (network namespaces).
+# tcpdump, iproute2, iptables, procps, python3: real-kernel fixture generator and lab (network namespaces).
 # tmux: end-to-end TUI test. tshark: reference tool for fixture sidecars and benchmarks (tests do not need it).
-PKGS=(libpcap-dev make g++ python3 tcpdump iproute2 iptables ethtool tmux tshark gzip)
+PKGS=(libpcap-dev make g++ python3 tcpdump iproute2 iptables procps tmux tshark gzip)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
