@@ -9,6 +9,7 @@
  * built on demand by {@link ConnectionTracker.snapshot}, so a live view can call it repeatedly.
  */
 import { deriveKey } from '../crypto/index.js';
+import { TcpRstReason } from '../wire/mptcp/mp-tcprst.js';
 import type { TcpSegment } from '../wire/types.js';
 import { TcpFlag } from '../wire/types.js';
 import { C2S, type Dir, type FlowState, S2C, flowKind, newFlow, updateFlow } from './flow.js';
@@ -21,16 +22,6 @@ import type {
   TcpConnection,
 } from './types.js';
 
-/** MP_TCPRST reason names, RFC 8684 §3.6. */
-export const TCPRST_REASONS: Record<number, string> = {
-  0: 'unspecified error',
-  1: 'MPTCP-specific error',
-  2: 'lack of resources',
-  3: 'administratively prohibited',
-  4: 'too much outstanding data',
-  5: 'unacceptable performance',
-  6: 'middlebox interference',
-};
 
 export interface ModelSnapshot {
   connections: Connection[];
@@ -335,7 +326,7 @@ function subflowEnding(f: FlowState): Ending {
       how: 'MP_TCPRST',
       frame: f.tcpRst.frame,
       reason: f.tcpRst.reason,
-      reasonName: TCPRST_REASONS[f.tcpRst.reason] ?? 'unknown',
+      reasonName: TcpRstReason[f.tcpRst.reason] ?? 'unknown',
       by: side(f.tcpRst.dir),
     };
   }

@@ -82,7 +82,7 @@ describe('MP_CAPABLE handshake', () => {
   });
 
   it('v0 (SHA-1): the SYN carries the client key', () => {
-    const v0 = (o: Opt): Opt => ({ ...o, version: 0 });
+    const v0 = (o: Opt): Opt => ({ ...o, version: 0 }) as Opt;
     const { connections } = new Trace()
       .add(C, S, [
         { from: 'c', flags: SYN, opts: [v0({ ...mpcSyn, sendersKey: KEY_A })] },
