@@ -8,7 +8,7 @@ import { openCapture } from './capture/open.js';
 import type { CaptureSource, CaptureSummary, Frame } from './capture/types.js';
 import type { DecodeIssue } from './issue.js';
 import type { Dir, FlowState } from './model/flow.js';
-import { ConnectionTracker } from './model/tracker.js';
+import { ConnectionTracker, type EvictionSummary } from './model/tracker.js';
 import type { Connection, TcpConnection } from './model/types.js';
 import { decodePacket } from './wire/packet.js';
 import type { TcpSegment } from './wire/types.js';
@@ -17,9 +17,10 @@ import type { TcpSegment } from './wire/types.js';
  * Something that wants every TCP segment after the connection tracker saw it (timelines, rules, live view).
  * `flow` is the segment's TCP conversation (see analyzer/model/flow.ts), `dir` 0 = from the flow's client,
  * `time` the timestamp in seconds. The segment object is only valid during the call.
+ * `frame` (optional, additive) is the captured frame: payload bytes are `frame.data[seg.payloadOffset, +capturedPayloadLength)`; valid only during the call.
  */
 export interface SegmentObserver {
-  onSegment(seg: TcpSegment, flow: FlowState, dir: Dir, time: number, tracker: ConnectionTracker): void;
+  onSegment(seg: TcpSegment, flow: FlowState, dir: Dir, time: number, tracker: ConnectionTracker, frame?: Frame): void;
 }
 
 export const SCHEMA_VERSION = 1;
@@ -77,6 +78,8 @@ export interface CaptureAnalysis {
   /** Total number of problems (may exceed errors.length). */
   errorCount: number;
   errorGroups: IssueGroup[];
+  /** The tracker's state limit and what it evicted (flows dropped from the model; see TrackerOptions.maxFlows). */
+  stateLimit: EvictionSummary;
 }
 
 export interface AnalyzeOptions {
@@ -88,6 +91,8 @@ export interface AnalyzeOptions {
   source?: CaptureSource;
   /** Extra per-segment consumers (timelines, rules). */
   observers?: SegmentObserver[];
+  /** Tracker state limit in flows (default DEFAULT_MAX_FLOWS in model/tracker.ts). */
+  maxFlows?: number;
 }
 
 /** Collects issues with a cap, grouping all of them. */
@@ -123,7 +128,7 @@ export class IssueCollector {
  * `file` names the source in issues.
  */
 export class FramePipeline {
-  readonly tracker = new ConnectionTracker();
+  readonly tracker: ConnectionTracker;
   readonly counts: FrameCounts = { tcp: 0, ipOther: 0, ipFragments: 0, nonIp: 0, undecodable: 0, truncatedByCapture: 0 };
   readonly issues: IssueCollector;
   frames = 0;
@@ -133,8 +138,31 @@ export class FramePipeline {
   constructor(
     private readonly file: string,
     maxErrors = 1000,
+    maxFlows?: number,
   ) {
     this.issues = new IssueCollector(maxErrors);
+    this.tracker = new ConnectionTracker(maxFlows !== undefined ? { maxFlows } : {});
+  }
+
+  /**
+   * The state-limit notice (layer `model`, kind `limit`) when the tracker evicted flows, else undefined.
+   * Added once per analysis by analyzeFile; a live view can show it as it grows.
+   */
+  evictionIssue(): DecodeIssue | undefined {
+    const e = this.tracker.evictions;
+    if (e.flows === 0) return undefined;
+    const i: DecodeIssue = {
+      layer: 'model',
+      kind: 'limit',
+      field: 'max flows',
+      message: `state limit of ${e.maxFlows} flows reached: ${e.flows} flow(s) evicted from the model (${e.mptcpFlows} MPTCP, ${e.closedFlows} closed; ${e.packets} packets, ${e.bytes} bytes), frames ${e.firstFrame}..${e.lastFrame}`,
+      file: this.file,
+      offset: 0,
+      need: e.maxFlows + e.flows,
+      have: e.maxFlows,
+    };
+    if (e.firstFrame !== undefined) i.frame = e.firstFrame;
+    return i;
   }
 
   onFrame(frame: Frame): void {
@@ -153,7 +181,7 @@ export class FramePipeline {
         const time = frame.tsSec + frame.tsNsec / 1e9;
         const flow = this.tracker.onSegment(d.segment, time);
         const obs = this.observers;
-        for (let i = 0; i < obs.length; i++) obs[i]!.onSegment(d.segment, flow, this.tracker.lastDir, time, this.tracker);
+        for (let i = 0; i < obs.length; i++) obs[i]!.onSegment(d.segment, flow, this.tracker.lastDir, time, this.tracker, frame);
         break;
       }
       case 'ip-other':
@@ -173,7 +201,7 @@ export class FramePipeline {
 /** Analyse one capture file. Rejects only if the file cannot be read at all (ENOENT, EACCES, EISDIR). */
 export async function analyzeFile(path: string, opts: AnalyzeOptions = {}): Promise<CaptureAnalysis> {
   const source = opts.source ?? openCapture(path);
-  const pipe = new FramePipeline(path, opts.maxErrors ?? 1000);
+  const pipe = new FramePipeline(path, opts.maxErrors ?? 1000, opts.maxFlows);
   if (opts.observers !== undefined) pipe.observers.push(...opts.observers);
   const onProgress = opts.onProgress;
   const summary = await source.run({
@@ -183,6 +211,8 @@ export async function analyzeFile(path: string, opts: AnalyzeOptions = {}): Prom
     },
   });
   for (const i of summary.issues) pipe.issues.add(i);
+  const evicted = pipe.evictionIssue();
+  if (evicted !== undefined) pipe.issues.add(evicted);
   const model = pipe.tracker.snapshot();
   const linkTypes = [...new Set(summary.interfaces.map((i) => Number(i.linkType)))];
   return {
@@ -205,5 +235,6 @@ export async function analyzeFile(path: string, opts: AnalyzeOptions = {}): Prom
     errors: pipe.issues.list,
     errorCount: pipe.issues.count,
     errorGroups: pipe.issues.groupList(),
+    stateLimit: { ...pipe.tracker.evictions },
   };
 }

@@ -15,15 +15,18 @@ export type IssueLayer =
   | 'ipv4'
   | 'ipv6'
   | 'tcp'
-  | 'mptcp';
+  | 'mptcp'
+  /** The connection model (e.g. its state limit evicted flows). */
+  | 'model';
 
 /**
  * - `truncated`: fewer bytes than the structure needs. When {@link DecodeIssue.capture} is true the
  *   bytes were cut by the capture (snaplen, cut-off file): a capture fact, never a protocol violation.
  * - `malformed`: the bytes are all there but contradict the format (lying length, bad value).
  * - `unsupported`: a valid structure this tool does not decode (unknown link type, IP fragment).
+ * - `limit`: a configured resource limit was reached (tracker state limit); data was dropped, and counted.
  */
-export type IssueKind = 'truncated' | 'malformed' | 'unsupported';
+export type IssueKind = 'truncated' | 'malformed' | 'unsupported' | 'limit';
 
 export interface DecodeIssue {
   layer: IssueLayer;

@@ -33,6 +33,7 @@ interface AnalyzeCliOptions {
   maxErrors: string;
   progress: boolean;
   tcp?: boolean;
+  maxFlows?: string;
 }
 
 export function registerAnalyze(program: Command, setExit: (code: number) => void): void {
@@ -45,6 +46,7 @@ export function registerAnalyze(program: Command, setExit: (code: number) => voi
     .option('--tcp', 'also list the plain TCP connections (text output)')
     .option('--max-errors <n>', 'keep at most n decode errors per file in the report', '1000')
     .option('--no-progress', 'no progress bar on stderr')
+    .option('--max-flows <n>', 'state limit: most TCP flows held at once; older closed/idle flows are evicted and counted (default 250000)')
     .addHelpText(
       'after',
       `
@@ -62,12 +64,17 @@ async function runAnalyze(files: string[], opts: AnalyzeCliOptions): Promise<num
     process.stderr.write(`mptcpscope analyze: --max-errors must be a non-negative integer, got '${opts.maxErrors}'\n`);
     return ExitCode.BAD_INPUT;
   }
+  const maxFlows = opts.maxFlows === undefined ? undefined : Number.parseInt(opts.maxFlows, 10);
+  if (maxFlows !== undefined && (!Number.isFinite(maxFlows) || maxFlows < 1)) {
+    process.stderr.write(`mptcpscope analyze: --max-flows must be a positive integer, got '${opts.maxFlows}'\n`);
+    return ExitCode.BAD_INPUT;
+  }
   const results: CaptureAnalysis[] = [];
   let exit: number = ExitCode.OK;
   for (const file of files) {
     let result: CaptureAnalysis;
     try {
-      result = await analyzeWithProgress(file, maxErrors, opts.progress);
+      result = await analyzeWithProgress(file, maxErrors, opts.progress, maxFlows);
     } catch (e) {
       process.stderr.write(`mptcpscope analyze: ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
       exit = ExitCode.BAD_INPUT;
@@ -96,7 +103,7 @@ function unusable(r: CaptureAnalysis): boolean {
   return r.frames === 0 && r.errorCount > 0;
 }
 
-async function analyzeWithProgress(file: string, maxErrors: number, progress: boolean): Promise<CaptureAnalysis> {
+async function analyzeWithProgress(file: string, maxErrors: number, progress: boolean, maxFlows?: number): Promise<CaptureAnalysis> {
   let bar: cliProgress.SingleBar | undefined;
   if (progress && process.stderr.isTTY === true) {
     const size = (await stat(file)).size;
@@ -111,6 +118,7 @@ async function analyzeWithProgress(file: string, maxErrors: number, progress: bo
   try {
     return await analyzeFile(file, {
       maxErrors,
+      ...(maxFlows !== undefined ? { maxFlows } : {}),
       ...(bar ? { onProgress: (off: number) => bar?.update(Math.floor(off / 1e6)) } : {}),
     });
   } finally {

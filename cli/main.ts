@@ -4,7 +4,11 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerAnalyze } from './analyze.js';
+import { registerCheck } from './check.js';
+import { registerDiff } from './diff.js';
 import { ExitCode } from './exit-codes.js';
+import { registerLive } from './live.js';
+import { registerTimeline } from './timeline.js';
 
 export const VERSION = '0.1.0';
 
@@ -25,6 +29,10 @@ Exit codes:
     )
     .exitOverride();
   registerAnalyze(program, setExit);
+  registerCheck(program, setExit);
+  registerDiff(program, setExit);
+  registerLive(program, setExit);
+  registerTimeline(program, setExit);
   return program;
 }
 

@@ -86,6 +86,11 @@ export interface FlowState {
   closed: boolean;
   /** Segments whose TCP header/options were cut by the capture (snaplen). */
   optionsCut: number;
+  /**
+   * ADD_ADDR / REMOVE_ADDR / MP_PRIO records not kept because the flow's list already held
+   * {@link MAX_EVENTS_PER_FLOW} (option floods must not grow memory with the number of packets).
+   */
+  eventsDropped: number;
   /** True when the first SYN's options were cut by the capture: whether it offered MPTCP is unknown. */
   synOptionsCut?: boolean;
   /**
@@ -107,6 +112,9 @@ export interface FlowKeys {
   clientIdsn?: bigint;
   serverIdsn?: bigint;
 }
+
+/** Most ADD_ADDR, REMOVE_ADDR and MP_PRIO records kept per flow, each list; the rest are counted in eventsDropped. */
+export const MAX_EVENTS_PER_FLOW = 1024;
 
 export function newFlow(
   key: string,
@@ -142,6 +150,7 @@ export function newFlow(
     mptcpSeen: false,
     closed: false,
     optionsCut: 0,
+    eventsDropped: 0,
   };
 }
 
@@ -186,15 +195,18 @@ export function updateFlow(f: FlowState, seg: TcpSegment, dir: Dir, time: number
         }
         break;
       case 'ADD_ADDR':
-        f.addAddr.push(addAddrRecord(o, seg.frame, dir));
+        if (f.addAddr.length < MAX_EVENTS_PER_FLOW) f.addAddr.push(addAddrRecord(o, seg.frame, dir));
+        else f.eventsDropped++;
         break;
       case 'REMOVE_ADDR':
-        f.removeAddr.push({ frame: seg.frame, by: sideName(dir), addressIds: o.addressIds, subflow: -1 });
+        if (f.removeAddr.length < MAX_EVENTS_PER_FLOW) f.removeAddr.push({ frame: seg.frame, by: sideName(dir), addressIds: o.addressIds, subflow: -1 });
+        else f.eventsDropped++;
         break;
       case 'MP_PRIO': {
         const p: PriorityChange = { frame: seg.frame, by: sideName(dir), backup: o.backup, subflow: -1 };
         if (o.addressId !== undefined) p.addressId = o.addressId;
-        f.prio.push(p);
+        if (f.prio.length < MAX_EVENTS_PER_FLOW) f.prio.push(p);
+        else f.eventsDropped++;
         // MP_PRIO from a host asks its peer to treat this subflow (the one it arrives on) as backup or not.
         if (o.addressId === undefined) f.backup[dir] = o.backup;
         break;

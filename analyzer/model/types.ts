@@ -89,6 +89,11 @@ export interface Subflow {
   ended: Ending;
   /** MPTCP option counts by subtype name on this subflow. */
   optionCounts: Record<string, number>;
+  /**
+   * Present when > 0: ADD_ADDR / REMOVE_ADDR / MP_PRIO records of this subflow left out of the
+   * connection's lists because a list reached its per-subflow cap (MAX_EVENTS_PER_FLOW, 1024): an option flood.
+   */
+  eventsDropped?: number;
 }
 
 export interface AddressAnnouncement {

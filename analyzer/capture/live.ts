@@ -1,0 +1,497 @@
+/**
+ * Live capture sources for `mptcpscope live`:
+ *
+ * - {@link LiveCaptureSource}: a network interface through libpcap (the `cap` npm package).
+ * - {@link ReplayCaptureSource}: a capture file replayed in (scaled) real time, so the live view can be
+ *   tried without root.
+ *
+ * Both implement {@link CaptureSource}: frames reach the sink in arrival order, `data` valid only during the
+ * call (the sources copy out of their reused buffers before a frame is queued anywhere).
+ */
+import { execFile } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { createRequire } from 'node:module';
+import { openCaptureStream } from './open.js';
+import type { CaptureSource, CaptureSummary, Frame, FrameSink, LinkTypeValue } from './types.js';
+import { LinkType } from './types.js';
+
+/** What went wrong when opening a live capture, for a message the user can act on. */
+export type LiveCaptureErrorKind = 'permission' | 'no-such-device' | 'bad-filter' | 'unsupported-link' | 'other';
+
+/** A live capture that could not be started; `kind` classifies libpcap's error text. */
+export class LiveCaptureError extends Error {
+  constructor(
+    readonly kind: LiveCaptureErrorKind,
+    message: string,
+    /** libpcap's own error text. */
+    readonly pcapMessage: string,
+  ) {
+    super(message);
+    this.name = 'LiveCaptureError';
+  }
+}
+
+/**
+ * Classify a libpcap error string (pcap_geterr / pcap_create errbuf) and build a user-facing message.
+ * libpcap texts matched: "You don't have permission to perform this capture" / "Operation not permitted"
+ * (PCAP_ERROR_PERM_DENIED), "No such device exists" (PCAP_ERROR_NO_SUCH_DEVICE), and pcap_compile's
+ * "syntax error" / "illegal token" / "unknown host" etc.
+ */
+export function classifyPcapError(pcapMessage: string, device: string, filter: string, phase: 'open' | 'filter' = 'open'): LiveCaptureError {
+  const m = pcapMessage;
+  if (/permission|not permitted|EPERM|EACCES/i.test(m)) {
+    return new LiveCaptureError(
+      'permission',
+      `no permission to capture on ${device}: run as root or give node CAP_NET_RAW (setcap cap_net_raw,cap_net_admin=eip $(command -v node)); libpcap said: ${m}`,
+      m,
+    );
+  }
+  if (/no such device|doesn't exist|does not exist|SIOCGIFHWADDR|ENODEV/i.test(m)) {
+    return new LiveCaptureError('no-such-device', `unknown interface ${JSON.stringify(device)} (see \`ip link\`); libpcap said: ${m}`, m);
+  }
+  if (phase === 'filter' || /syntax error|illegal|unknown|parse|expression|bpf/i.test(m)) {
+    return new LiveCaptureError('bad-filter', `bad BPF filter expression ${JSON.stringify(filter)}: ${m}`, m);
+  }
+  return new LiveCaptureError('other', `cannot capture on ${device}: ${m}`, m);
+}
+
+/** cap's link-type names (binding.cc) → LINKTYPE_* values. */
+const CAP_LINK_TYPES: Record<string, LinkTypeValue> = {
+  NULL: LinkType.NULL,
+  ETHERNET: LinkType.ETHERNET,
+  LINKTYPE_LINUX_SLL: LinkType.LINUX_SLL,
+  RAW: LinkType.RAW,
+};
+
+/** Counters of a live capture. */
+export interface LiveCaptureStats {
+  /** Frames delivered to the sink. */
+  received: number;
+  /**
+   * Frames the kernel dropped because the capture ring was full: PACKET_STATISTICS tp_drops (what
+   * pcap_stats reports as ps_drop on Linux), accumulated; when that cannot be read, the packet socket's
+   * `sk_drops` from `ss --packet -m` (which misses ring drops). Null until known.
+   */
+  dropped: number | null;
+  /** Where `dropped` comes from. */
+  dropSource: 'PACKET_STATISTICS' | 'sk_drops' | null;
+  /** Frames cut because they did not fit cap's buffer (should stay 0). */
+  truncated: number;
+}
+
+export interface LiveCaptureOptions {
+  /** Interface name, or `any`. */
+  device: string;
+  /** BPF filter expression (pcap-filter(7)); default `tcp`. */
+  filter?: string;
+  /** Kernel capture buffer (pcap_set_buffer_size), bytes. Default 128 MiB (with snaplen 65535 and immediate mode, libpcap's ring holds about buffer/66 KiB frames). */
+  bufferSize?: number;
+  /** How often the drop counter is read, ms. Default 1000; 0 = never. */
+  statsIntervalMs?: number;
+}
+
+interface CapHandle {
+  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  close(): void;
+  on(ev: 'packet', cb: (nbytes: number, truncated: boolean) => void): void;
+}
+interface CapModule {
+  Cap: (new () => CapHandle) & { deviceList(): Array<{ name: string }> };
+}
+
+let capModule: CapModule | undefined;
+function loadCap(): CapModule {
+  if (capModule === undefined) capModule = createRequire(import.meta.url)('cap') as CapModule;
+  return capModule;
+}
+
+/** Names of the interfaces libpcap can capture on (pcap_findalldevs). Empty when cap cannot be loaded. */
+export function captureDevices(): string[] {
+  try {
+    return loadCap().Cap.deviceList().map((d) => d.name);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Read the kernel drop counter of the packet sockets held by process `pid` (sum of `d` in ss's skmem).
+ * Resolves null when `ss` fails or shows no packet socket of that process.
+ */
+export function packetSocketDrops(pid: number = process.pid): Promise<number | null> {
+  return new Promise((resolve) => {
+    execFile('ss', ['--packet', '-m', '-p', '-n', '-H'], { timeout: 2000 }, (err, stdout) => {
+      if (err !== null) {
+        resolve(null);
+        return;
+      }
+      // Each socket: one line with users:((...pid=N...)) then an indented line with skmem:(...,dN).
+      const lines = stdout.split('\n');
+      let total: number | null = null;
+      let mine = false;
+      for (const line of lines) {
+        if (!/^\s/.test(line) && line.length > 0) mine = line.includes(`pid=${pid},`);
+        if (!mine) continue;
+        const m = /skmem:\([^)]*\bd(\d+)\)/.exec(line);
+        if (m !== null) total = (total ?? 0) + Number(m[1]);
+      }
+      resolve(total);
+    });
+  });
+}
+
+/**
+ * Python helper for {@link packetRingStats}: duplicates the packet sockets of process argv[1] with
+ * pidfd_getfd(2) (syscall 438, Linux ≥ 5.6; needs ptrace rights over it, which root has) and reads
+ * getsockopt(SOL_PACKET=263, PACKET_STATISTICS=6) → struct tpacket_stats{,_v3} (u32 tp_packets, u32 tp_drops, …).
+ * Prints "packets drops" summed over the sockets. The kernel zeroes the counters on each read.
+ */
+const PACKET_STATS_PY = `
+import ctypes, os, socket, struct, sys
+pid = int(sys.argv[1])
+inodes = set()
+with open('/proc/net/packet') as f:
+    next(f)
+    for line in f:
+        parts = line.split()
+        if len(parts) >= 9: inodes.add(parts[8])
+libc = ctypes.CDLL(None, use_errno=True)
+pidfd = os.pidfd_open(pid)
+tot = [0, 0]; n = 0
+for fd in os.listdir('/proc/%d/fd' % pid):
+    try: link = os.readlink('/proc/%d/fd/%s' % (pid, fd))
+    except OSError: continue
+    if not (link.startswith('socket:[') and link[8:-1] in inodes): continue
+    nfd = libc.syscall(438, pidfd, int(fd), 0)
+    if nfd < 0: continue
+    try:
+        s = socket.socket(fileno=nfd)
+        p, d = struct.unpack('II', s.getsockopt(263, 6, 12)[:8])
+        tot[0] += p; tot[1] += d; n += 1
+        s.detach()
+    finally:
+        os.close(nfd)
+print(n, tot[0], tot[1])
+`;
+
+/**
+ * Read and reset the libpcap ring counters (PACKET_STATISTICS: tp_packets, tp_drops, what pcap_stats reports
+ * as ps_recv / ps_drop on Linux) of the packet sockets held by process `pid`, through a python3 helper.
+ * Resolves null when the helper cannot run (no python3, no pidfd_getfd, no permission) or finds no socket.
+ * Counters are reset by each read: the caller accumulates.
+ */
+export function packetRingStats(pid: number = process.pid): Promise<{ packets: number; drops: number } | null> {
+  return new Promise((resolve) => {
+    execFile('python3', ['-c', PACKET_STATS_PY, String(pid)], { timeout: 3000 }, (err, stdout) => {
+      const m = err === null ? /^(\d+) (\d+) (\d+)/.exec(stdout) : null;
+      if (m === null || m[1] === '0') resolve(null);
+      else resolve({ packets: Number(m[2]), drops: Number(m[3]) });
+    });
+  });
+}
+
+const wallClock = (): { sec: number; nsec: number } => {
+  const ms = performance.timeOrigin + performance.now();
+  const sec = Math.floor(ms / 1000);
+  return { sec, nsec: Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6)) };
+};
+
+/**
+ * A live interface through libpcap (snaplen 65535, promiscuous, immediate mode, non-blocking).
+ *
+ * cap gives no per-packet timestamp, so frames are stamped with the wall clock when node reads them
+ * (µs-precise, later than the kernel's stamp by the event-loop delay). `run` resolves when {@link stop}
+ * is called; it rejects with a {@link LiveCaptureError} when the capture cannot be opened.
+ */
+export class LiveCaptureSource implements CaptureSource {
+  readonly name: string;
+  readonly stats: LiveCaptureStats = { received: 0, dropped: null, dropSource: null, truncated: 0 };
+  linkType: LinkTypeValue = LinkType.ETHERNET;
+  private cap: CapHandle | undefined;
+  private finish: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly filter: string;
+
+  constructor(private readonly opts: LiveCaptureOptions) {
+    this.name = opts.device;
+    this.filter = opts.filter ?? 'tcp';
+  }
+
+  /** Open the device now (throws {@link LiveCaptureError}); `run` opens it itself when this was not called. */
+  open(): void {
+    if (this.cap !== undefined) return;
+    const { device } = this.opts;
+    let mod: CapModule;
+    try {
+      mod = loadCap();
+    } catch (e) {
+      throw new LiveCaptureError('other', `libpcap binding (cap) not available: ${e instanceof Error ? e.message : String(e)}`, '');
+    }
+    const names = captureDevices();
+    if (names.length > 0 && !names.includes(device)) {
+      throw new LiveCaptureError('no-such-device', `unknown interface ${JSON.stringify(device)}; available: ${names.join(', ')}`, '');
+    }
+    const cap = new mod.Cap();
+    const buffer = Buffer.alloc(65535 + 64);
+    let link: string;
+    try {
+      link = cap.open(device, this.filter, this.opts.bufferSize ?? 128 * 1024 * 1024, buffer);
+    } catch (e) {
+      // Do not call cap.close() here: after a failed open the binding's poll handle was never started
+      // and close() aborts the process (uv_poll_stop assertion). The half-open pcap handle is small.
+      const msg = e instanceof Error ? e.message : String(e);
+      throw classifyPcapError(msg, device, this.filter);
+    }
+    const lt = CAP_LINK_TYPES[link];
+    if (lt === undefined) {
+      cap.close();
+      throw new LiveCaptureError('unsupported-link', `interface ${device} has an unsupported link type (${link})`, link);
+    }
+    this.linkType = lt;
+    this.cap = cap;
+    this.capBuffer = buffer;
+  }
+
+  private capBuffer: Buffer | undefined;
+
+  run(sink: FrameSink): Promise<CaptureSummary> {
+    try {
+      this.open();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const cap = this.cap!;
+    const buffer = this.capBuffer!;
+    const stats = this.stats;
+    const linkType = this.linkType;
+    let number = 0;
+    cap.on('packet', (nbytes, truncated) => {
+      if (truncated) stats.truncated++;
+      const t = wallClock();
+      // cap reuses `buffer` for every packet: copy before anything keeps it.
+      const data = Uint8Array.prototype.slice.call(buffer, 0, nbytes);
+      const frame: Frame = {
+        number: ++number,
+        tsSec: t.sec,
+        tsNsec: t.nsec,
+        capturedLength: nbytes,
+        originalLength: nbytes,
+        linkType,
+        interfaceId: 0,
+        data,
+        fileOffset: -1,
+      };
+      stats.received++;
+      sink.frame(frame);
+    });
+    const interval = this.opts.statsIntervalMs ?? 1000;
+    if (interval > 0) {
+      const poll = (): void => {
+        void this.refreshDrops();
+      };
+      poll();
+      this.timer = setInterval(poll, interval);
+    }
+    return new Promise((resolve) => {
+      this.finish = () => {
+        resolve({
+          file: this.name,
+          format: 'live',
+          gzip: false,
+          byteOrder: 'little',
+          interfaces: [{ id: 0, linkType, snaplen: 65535, name: this.name, tsUnitsPerSecond: 1e6, tsOffsetSec: 0 }],
+          frames: stats.received,
+          bytes: 0,
+          sections: 1,
+          issues: [],
+          incomplete: false,
+        });
+      };
+    });
+  }
+
+  /** Read the drop counter once more (for a final figure), then resolve. */
+  async refreshDrops(): Promise<void> {
+    if (this.cap === undefined) return;
+    const st = this.stats;
+    if (st.dropSource !== 'sk_drops') {
+      const r = await packetRingStats();
+      if (r !== null) {
+        st.dropSource = 'PACKET_STATISTICS';
+        st.dropped = (st.dropped ?? 0) + r.drops;
+        return;
+      }
+      if (st.dropSource === 'PACKET_STATISTICS') return; // transient failure; keep the sum
+    }
+    const d = await packetSocketDrops();
+    if (d !== null) {
+      st.dropSource = 'sk_drops';
+      st.dropped = d;
+    }
+  }
+
+  /** Stop capturing (idempotent); `run` resolves. */
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.cap !== undefined) {
+      try {
+        this.cap.close();
+      } catch {
+        /* ignore */
+      }
+      this.cap = undefined;
+    }
+    const f = this.finish;
+    this.finish = undefined;
+    f?.();
+  }
+}
+
+export interface ReplayOptions {
+  /** Time scale: 2 = twice as fast as captured; Infinity = as fast as possible. Default 1. */
+  speed?: number;
+  /** Longest pause between two frames, seconds of replay time (idle gaps are shortened). Default 5. */
+  maxGap?: number;
+}
+
+/**
+ * A capture file replayed in (scaled) real time. Frames keep their file timestamps; `run` delivers each
+ * when its time (relative to the first frame, divided by `speed`) has come. Memory stays bounded: the file
+ * is read in 64 KiB chunks and reading waits while more than a few thousand frames are queued.
+ * {@link pause}/{@link resume} stop and restart the clock; {@link stop} ends the replay early.
+ */
+export class ReplayCaptureSource implements CaptureSource {
+  readonly name: string;
+  private readonly speed: number;
+  private readonly maxGap: number;
+  private readonly queue: Frame[] = [];
+  private head = 0;
+  private wake: (() => void) | undefined;
+  private drained: (() => void) | undefined;
+  private stopped = false;
+  private paused = false;
+  /** Replay-clock origin: wall ms at which capture-time `t0` is due. */
+  private originWall = 0;
+  private t0 = Number.NaN;
+  private pausedAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly HIGH = 4096;
+
+  constructor(
+    private readonly path: string,
+    opts: ReplayOptions = {},
+  ) {
+    this.name = path;
+    this.speed = opts.speed !== undefined && opts.speed > 0 ? opts.speed : 1;
+    this.maxGap = opts.maxGap ?? 5;
+  }
+
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.pausedAt = Date.now();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.originWall += Date.now() - this.pausedAt;
+    this.wake?.();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wake?.();
+    this.drained?.();
+  }
+
+  private async *chunks(): AsyncGenerator<Uint8Array> {
+    const rs = createReadStream(this.path, { highWaterMark: 64 * 1024 });
+    try {
+      for await (const c of rs) {
+        if (this.stopped) return;
+        while (this.queue.length - this.head > this.HIGH && !this.stopped) {
+          await new Promise<void>((r) => {
+            this.drained = r;
+          });
+          this.drained = undefined;
+        }
+        if (this.stopped) return;
+        yield c as Buffer;
+      }
+    } finally {
+      rs.destroy();
+    }
+  }
+
+  async run(sink: FrameSink): Promise<CaptureSummary> {
+    const src = openCaptureStream(this.chunks(), this.path);
+    let reading = true;
+    let gapShift = 0; // seconds of capture time skipped because of maxGap
+    let lastT = Number.NaN;
+    let dueFrame: Frame | undefined;
+    let dueT = 0;
+    const pump = async (): Promise<void> => {
+      for (;;) {
+        if (this.stopped) return;
+        if (this.paused || this.head >= this.queue.length) {
+          if (!reading && this.head >= this.queue.length) return;
+          await new Promise<void>((r) => {
+            this.wake = r;
+          });
+          this.wake = undefined;
+          continue;
+        }
+        const f = this.queue[this.head]!;
+        if (dueFrame !== f) {
+          // First look at this frame: place it on the replay clock once.
+          let t = f.tsSec + f.tsNsec / 1e9;
+          if (Number.isNaN(this.t0)) {
+            this.t0 = t;
+            this.originWall = Date.now();
+            lastT = t;
+          }
+          if (t - lastT > this.maxGap) gapShift += t - lastT - this.maxGap;
+          t -= gapShift;
+          dueT = t;
+          dueFrame = f;
+        }
+        const due = this.originWall + ((dueT - this.t0) * 1000) / this.speed;
+        const wait = due - Date.now();
+        if (wait > 1 && Number.isFinite(this.speed)) {
+          await new Promise<void>((r) => {
+            this.wake = r;
+            this.timer = setTimeout(r, Math.min(wait, 250));
+          });
+          this.wake = undefined;
+          continue; // re-check pause/stop, then the same frame
+        }
+        lastT = f.tsSec + f.tsNsec / 1e9;
+        this.queue[this.head++] = undefined as unknown as Frame;
+        if (this.head > 1024 && this.head * 2 > this.queue.length) {
+          this.queue.splice(0, this.head);
+          this.head = 0;
+        }
+        if (this.queue.length - this.head <= this.HIGH / 2) this.drained?.();
+        sink.frame(f);
+        // Yield to the event loop now and then so the UI and key handling stay responsive.
+        if ((f.number & 255) === 0) await new Promise<void>((r) => setImmediate(r));
+      }
+    };
+    const pumping = pump();
+    const summary = await src.run({
+      frame: (f) => {
+        // The reader's buffer is reused: copy the bytes of every queued frame.
+        this.queue.push({ ...f, data: new Uint8Array(f.data) });
+        this.wake?.();
+      },
+      issue: (i) => sink.issue?.(i),
+    });
+    reading = false;
+    this.wake?.();
+    await pumping;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    return summary;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Raw TCP option-space helpers for middlebox detection.
+ *
+ * A device that removes an option in place (Linux `TCPOPTSTRIP`, many firewalls) overwrites its bytes
+ * with NOPs (kind 1) and keeps the TCP data offset, so the stripped option leaves a run of NOPs as long
+ * as the option was. Linux itself never emits more than two NOPs in a row (alignment before timestamps,
+ * SACK and window scale), so a run of {@link STRIP_NOP_RUN} or more is evidence of stripping.
+ */
+import type { Frame } from '../capture/types.js';
+import type { TcpSegment } from '../wire/types.js';
+
+/** Shortest NOP/EOL run taken as a stripped option: the shortest MPTCP option (MP_CAPABLE SYN, v1) is 4 bytes. */
+export const STRIP_NOP_RUN = 4;
+
+/**
+ * Longest run of NOP (kind 1) bytes in the segment's TCP options, counting an End-of-Option-List (kind 0)
+ * and the padding after it as part of a run (RFC 9293 §3.2). Returns 0 when the options were not captured
+ * whole (snaplen) or the frame is not available.
+ *
+ * Byte layout: options are `frame.data[payloadOffset - headerLength + 20, payloadOffset)`.
+ */
+export function longestNopRun(seg: TcpSegment, frame: Frame | undefined): number {
+  if (frame === undefined || seg.headerTruncated) return 0;
+  const end = seg.payloadOffset;
+  const start = end - seg.headerLength + 20;
+  const data = frame.data;
+  if (start < 0 || end > data.length || start >= end) return 0;
+  let best = 0;
+  let run = 0;
+  let i = start;
+  while (i < end) {
+    const kind = data[i]!;
+    if (kind === 0) {
+      // EOL: everything after it is padding
+      run += end - i;
+      if (run > best) best = run;
+      return best;
+    }
+    if (kind === 1) {
+      run++;
+      if (run > best) best = run;
+      i++;
+      continue;
+    }
+    run = 0;
+    if (i + 1 >= end) break;
+    const len = data[i + 1]!;
+    if (len < 2) break; // malformed: leave it to the decoder
+    i += len;
+  }
+  return best;
+}
+
+/**
+ * 32-bit FNV-1a over the captured payload bytes, mixed with the payload length.
+ * Used to compare a reinjected Data Sequence Number range with its first transmission without keeping bytes.
+ */
+export function payloadHash(data: Uint8Array, offset: number, length: number): number {
+  let h = 0x811c9dc5 ^ length;
+  const end = offset + length;
+  for (let i = offset; i < end; i++) {
+    h ^= data[i]!;
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}

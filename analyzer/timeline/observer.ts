@@ -1,0 +1,1304 @@
+/**
+ * Sequence timelines of MPTCP connections, built while streaming: a {@link SegmentObserver} for
+ * {@link FramePipeline} / analyzeFile({observers}).
+ *
+ * Subflow level (per TCP conversation and direction): relative sequence / ACK numbers with 32-bit
+ * wrap-around handled, bytes in flight at the capture point, retransmissions, RTT samples
+ * (SEQ→ACK with Karn's rule, and TSval→TSecr, RFC 7323 §4), RFC 6298 SRTT/RTO, receive window,
+ * throughput and goodput bins, sequence holes and SACK blocks.
+ *
+ * Data level (per connection and data direction, RFC 8684 §3.3): DSS mappings per subflow kept as
+ * intervals (SSN → DSN, Data-Level Length; contiguous ones merged; infinite mapping = Data-Level
+ * Length 0); 4-byte DSNs and Data ACKs widened to 64 bits by the `m`/`a` flags against the
+ * direction's IDSN (or the first value seen when the keys are unknown); MP_CAPABLE with data
+ * (RFC 8684 §3.1: DSN = IDSN+1, SSN 1); DATA_FIN occupying one DSN (RFC 8684 §3.3.3) and its
+ * acknowledgement; Data ACK progression; data-level holes and out-of-order arrival; inter-subflow
+ * reinjections (the same DSN range on more than one subflow) with the original frames and a
+ * needed/spurious verdict; failover episodes.
+ *
+ * Memory: live mappings (trimmed once the subflow ACK passes them), unacknowledged send records
+ * (trimmed once the Data ACK passes them, plus a bounded history), open holes and unacknowledged
+ * RTT entries — the window, not the packet count. Time bins grow with the capture's duration /
+ * interval. Never throws on odd input: values that do not fit are ignored or counted.
+ */
+import type { SegmentObserver } from '../analyze.js';
+import type { Dir, FlowState } from '../model/flow.js';
+import type { ConnectionTracker } from '../model/tracker.js';
+import type { ModelSnapshot } from '../model/tracker.js';
+import type { DssOption, MpCapableOption } from '../wire/mptcp/types.js';
+import type { TcpSegment } from '../wire/types.js';
+import { TcpFlag } from '../wire/types.js';
+import { LogHistogram, RtoEstimator } from './stats.js';
+import type {
+  ConnectionTimeline,
+  DataDirTimeline,
+  FailoverEpisode,
+  Reinjection,
+  RttSummary,
+  SubflowDirTimeline,
+  SubflowTimeline,
+  TimelineEvent,
+  TimelineOptions,
+  TimelineResult,
+} from './types.js';
+
+const TWO32 = 4294967296;
+/** Signed 32-bit difference a − b of two unsigned 32-bit values. */
+const diff32 = (a: number, b: number): number => ((a - b) | 0);
+const mod32 = (v: number): number => {
+  const m = v % TWO32;
+  return m < 0 ? m + TWO32 : m;
+};
+/** Gap between reinjections of one subflow's data that starts a new failover episode, seconds. */
+const EPISODE_GAP = 1.0;
+const MAX_RTT_QUEUE = 65536;
+const MAX_HOLES = 4096;
+
+/** Unwraps 32-bit sequence numbers of one direction into a monotone-ish 64-bit space (JS number). */
+class SeqSpace {
+  ref: number | undefined;
+  /** Absolute (unwrapped) value of a 32-bit number; moves the reference forward. */
+  abs(x32: number): number {
+    const r = this.ref;
+    if (r === undefined) {
+      this.ref = x32;
+      return x32;
+    }
+    const v = r + diff32(x32 >>> 0, mod32(r));
+    if (v > r) this.ref = v;
+    return v;
+  }
+  /** Like abs() without moving the reference. */
+  peek(x32: number): number {
+    const r = this.ref;
+    if (r === undefined) return x32;
+    return r + diff32(x32 >>> 0, mod32(r));
+  }
+}
+
+interface Mapping {
+  /** Absolute (unwrapped) subflow sequence range [ssn, end); end = Infinity for an infinite mapping. */
+  ssn: number;
+  end: number;
+  /** Relative DSN of the first byte. */
+  dsn: number;
+  frame: number;
+}
+
+interface RttEntry {
+  end: number;
+  time: number;
+  retx: boolean;
+}
+
+interface SfDir {
+  dir: Dir;
+  space: SeqSpace;
+  isn: number | undefined;
+  isnSource: SubflowDirTimeline['isnSource'];
+  packets: number;
+  bytes: number;
+  newBytes: number;
+  dataPackets: number;
+  retrans: number;
+  retransBytes: number;
+  retransUnseen: number;
+  /** Absolute next sequence number (highest seen end), −1 before any. */
+  nxt: number;
+  /** Absolute highest ACK from the peer, −1 before any. */
+  una: number;
+  maxInFlight: number;
+  holes: Array<[number, number]>;
+  holesMissed: number;
+  holesMissedBytes: number;
+  holesRetx: number;
+  rttQ: RttEntry[];
+  rttHead: number;
+  rtt: LogHistogram;
+  rto: RtoEstimator;
+  tsQ: Array<[number, number]>;
+  tsHead: number;
+  lastTsVal: number | undefined;
+  rttTs: LogHistogram;
+  lastWindow: number | undefined;
+  sackBlocks: number;
+  sackSegments: number;
+  firstDataTime: number | undefined;
+  lastDataTime: number | undefined;
+  lastAckAdvance: number | undefined;
+  bins: Map<number, [number, number]>;
+  mappings: Mapping[];
+  /** First SSN seen in a mapping, to infer the ISN when no SYN was captured. */
+  windowScale: number | undefined;
+}
+
+interface SfState {
+  flow: FlowState;
+  conn: ConnState;
+  /** Data direction of this flow's direction 0. */
+  dataDirOf0: Dir;
+  dirs: [SfDir, SfDir];
+  mappings: number;
+  mappingConflicts: number;
+  unmappedBytes: number;
+  reset: number | undefined;
+  infinite: { frame: number; dir: Dir } | undefined;
+  /** Live per-window state released after the subflow closed (RST, or both FINs and a final ACK). */
+  compacted: boolean;
+}
+
+interface SentRec {
+  s: number;
+  e: number;
+  sf: SfState;
+  sfDir: SfDir;
+  /** Absolute subflow sequence end of the segment. */
+  sfEnd: number;
+  frame: number;
+  /** This transmission filled a DSN gap its own subflow had skipped: a reinjection whose original was not captured. */
+  unseenOriginal?: boolean;
+}
+
+/** A data-level gap: [s, e) skipped by subflow `by` (tcpStream) at `t`. */
+interface DataHole {
+  s: number;
+  e: number;
+  by: number;
+  t: number;
+}
+
+interface Pending {
+  r: Reinjection;
+  originals: SentRec[];
+}
+
+interface Episode {
+  ep: FailoverEpisode;
+  lastCopy: number;
+  /** Highest DSN end reinjected in the episode. */
+  target: number;
+  /** Highest DSN sent on any subflow when the episode started. */
+  caughtUp: number;
+}
+
+
+interface ConnDir {
+  d: Dir;
+  base: bigint | undefined;
+  baseKind: DataDirTimeline['dsnBase'];
+  baseLow: number;
+  /** Reference for widening 4-byte DSNs (relative). */
+  dsnRef: number;
+  unique: number;
+  mapped: number;
+  started: boolean;
+  highest: number;
+  holes: DataHole[];
+  holesFilled: number;
+  holesMissed: number;
+  ooo: { segments: number; bytes: number; maxDistance: number };
+  dataAck: number | undefined;
+  dataAckUpdates: number;
+  lastDataAckTime: number | undefined;
+  dataFin: { frame: number; time: number; dsn: number } | undefined;
+  dataFinAck: { frame: number; time: number } | undefined;
+  sent: SentRec[];
+  sentHead: number;
+  maxRecLen: number;
+  acked: SentRec[];
+  ackedPos: number;
+  pending: Pending[];
+  reinj: { count: number; bytes: number; needed: number; spurious: number };
+  episodes: Map<number, Episode>;
+  firstDataTime: number | undefined;
+  lastDataTime: number | undefined;
+  bins: Map<number, number>;
+  share: Map<number, Map<number, number>>;
+  bySubflow: Map<number, number>;
+}
+
+interface ConnState {
+  root: FlowState;
+  subflows: SfState[];
+  dirs: [ConnDir, ConnDir];
+  reinjections: Reinjection[];
+  episodes: FailoverEpisode[];
+}
+
+function newSfDir(dir: Dir): SfDir {
+  return {
+    dir,
+    space: new SeqSpace(),
+    isn: undefined,
+    isnSource: 'none',
+    packets: 0,
+    bytes: 0,
+    newBytes: 0,
+    dataPackets: 0,
+    retrans: 0,
+    retransBytes: 0,
+    retransUnseen: 0,
+    nxt: -1,
+    una: -1,
+    maxInFlight: 0,
+    holes: [],
+    holesMissed: 0,
+    holesMissedBytes: 0,
+    holesRetx: 0,
+    rttQ: [],
+    rttHead: 0,
+    rtt: new LogHistogram(),
+    rto: new RtoEstimator(),
+    tsQ: [],
+    tsHead: 0,
+    lastTsVal: undefined,
+    rttTs: new LogHistogram(),
+    lastWindow: undefined,
+    sackBlocks: 0,
+    sackSegments: 0,
+    firstDataTime: undefined,
+    lastDataTime: undefined,
+    lastAckAdvance: undefined,
+    bins: new Map(),
+    mappings: [],
+    windowScale: undefined,
+  };
+}
+
+function newConnDir(d: Dir): ConnDir {
+  return {
+    d,
+    base: undefined,
+    baseKind: 'none',
+    baseLow: 0,
+    dsnRef: 0,
+    unique: 0,
+    mapped: 0,
+    started: false,
+    highest: 0,
+    holes: [],
+    holesFilled: 0,
+    holesMissed: 0,
+    ooo: { segments: 0, bytes: 0, maxDistance: 0 },
+    dataAck: undefined,
+    dataAckUpdates: 0,
+    lastDataAckTime: undefined,
+    dataFin: undefined,
+    dataFinAck: undefined,
+    sent: [],
+    sentHead: 0,
+    maxRecLen: 0,
+    acked: [],
+    ackedPos: 0,
+    pending: [],
+    reinj: { count: 0, bytes: 0, needed: 0, spurious: 0 },
+    episodes: new Map(),
+    firstDataTime: undefined,
+    lastDataTime: undefined,
+    bins: new Map(),
+    share: new Map(),
+    bySubflow: new Map(),
+  };
+}
+
+/**
+ * Builds per-subflow and data-level sequence timelines. Feed it through
+ * `analyzeFile(path, { observers: [obs] })` or `FramePipeline.observers`, then call {@link result}.
+ *
+ * Connection identity while streaming is the initial subflow's flow (ConnectionTracker.connectionRoot);
+ * pass the tracker's snapshot to {@link result} to label connections and subflows with the analyze
+ * model's `Connection.id` / `Subflow.id`. Only flows that carried an MPTCP option are tracked.
+ */
+export class TimelineObserver implements SegmentObserver {
+  private readonly interval: number;
+  private readonly onEvent: ((e: TimelineEvent) => void) | undefined;
+  private readonly maxReinjections: number;
+  private readonly ackedHistory: number;
+  private readonly conns = new Map<FlowState, ConnState>();
+  private readonly sfs = new Map<FlowState, SfState>();
+  private t0: number | undefined;
+  private live = 0;
+  /** Highest live state (mappings + send records + holes + RTT entries) seen, sampled per segment. */
+  peakLiveState = 0;
+
+  constructor(opts: TimelineOptions = {}) {
+    this.interval = opts.interval !== undefined && opts.interval > 0 ? opts.interval : 0.1;
+    this.onEvent = opts.onEvent;
+    this.maxReinjections = opts.maxReinjections ?? 10000;
+    this.ackedHistory = opts.ackedHistory ?? 4096;
+  }
+
+  onSegment(seg: TcpSegment, flow: FlowState, dir: Dir, time: number, tracker: ConnectionTracker): void {
+    if (!flow.mptcpSeen) return;
+    try {
+      this.segment(seg, flow, dir, time, tracker);
+    } catch {
+      // Never let a timeline problem break the pipeline; the segment is simply not accounted.
+    }
+  }
+
+  private bin(time: number): number {
+    if (this.t0 === undefined) this.t0 = time;
+    return Math.floor((time - this.t0) / this.interval);
+  }
+
+  private emit(e: TimelineEvent): void {
+    this.onEvent?.(e);
+  }
+
+  private subflow(flow: FlowState, tracker: ConnectionTracker): SfState {
+    const root = tracker.connectionRoot(flow) ?? flow;
+    let sf = this.sfs.get(flow);
+    if (sf !== undefined && sf.conn.root === root) return sf;
+    let conn = this.conns.get(root);
+    if (conn === undefined) {
+      conn = { root, subflows: [], dirs: [newConnDir(0), newConnDir(1)], reinjections: [], episodes: [] };
+      this.conns.set(root, conn);
+    }
+    if (sf !== undefined) {
+      // Linked to its connection after a few segments: move it (its data-level state so far stays with the orphan).
+      const old = sf.conn;
+      old.subflows = old.subflows.filter((x) => x !== sf);
+      if (old.subflows.length === 0) this.conns.delete(old.root);
+      sf.conn = conn;
+      sf.dataDirOf0 = dataDirOf0(flow, root);
+      conn.subflows.push(sf);
+      return sf;
+    }
+    sf = {
+      flow,
+      conn,
+      dataDirOf0: dataDirOf0(flow, root),
+      dirs: [newSfDir(0), newSfDir(1)],
+      mappings: 0,
+      mappingConflicts: 0,
+      unmappedBytes: 0,
+      reset: undefined,
+      infinite: undefined,
+      compacted: false,
+    };
+    this.sfs.set(flow, sf);
+    conn.subflows.push(sf);
+    return sf;
+  }
+
+  private segment(seg: TcpSegment, flow: FlowState, dir: Dir, time: number, tracker: ConnectionTracker): void {
+    const sf = this.subflow(flow, tracker);
+    const conn = sf.conn;
+    const sd = sf.dirs[dir];
+    const rd = sf.dirs[dir === 0 ? 1 : 0];
+    const dataDir: Dir = (dir === 0 ? sf.dataDirOf0 : 1 - sf.dataDirOf0) as Dir;
+    const cd = conn.dirs[dataDir];
+    const peerCd = conn.dirs[dataDir === 0 ? 1 : 0];
+    const flags = seg.flags;
+    const syn = (flags & TcpFlag.SYN) !== 0;
+    const hasAck = (flags & TcpFlag.ACK) !== 0;
+    const b = this.bin(time);
+    sd.packets++;
+    sd.bytes += seg.payloadLength;
+    if ((flags & TcpFlag.RST) !== 0 && sf.reset === undefined) sf.reset = seg.frame;
+
+    if (syn) {
+      sd.space.ref = undefined;
+      sd.isn = sd.space.abs(seg.seq);
+      sd.isnSource = 'syn';
+      sd.nxt = sd.isn + 1;
+      if (seg.options.windowScale !== undefined) sd.windowScale = seg.options.windowScale;
+    }
+
+    // --- DSS / MP_CAPABLE options: mappings first (they describe this segment), Data ACK after.
+    let dss: DssOption | undefined;
+    let mpcData: MpCapableOption | undefined;
+    for (const o of seg.options.mptcp) {
+      if (o.type === 'DSS') dss = o;
+      else if (o.type === 'MP_CAPABLE' && o.form === 'ack-data' && o.dataLevelLength !== undefined) mpcData = o;
+    }
+
+    const len = seg.payloadLength;
+    const segAbs = syn ? sd.isn! + 1 : sd.space.abs(seg.seq);
+    if (sd.isn === undefined && (len > 0 || (flags & TcpFlag.FIN) !== 0)) {
+      if (dss?.subflowSequenceNumber !== undefined && dss.dataSequenceNumber !== undefined && len > 0) {
+        sd.isn = segAbs - dss.subflowSequenceNumber;
+        sd.isnSource = 'mapping';
+      } else {
+        sd.isn = segAbs - 1;
+        sd.isnSource = 'first-segment';
+      }
+    }
+
+    if (mpcData !== undefined && sd.isn !== undefined) {
+      // RFC 8684 §3.1: MP_CAPABLE with data maps SSN 1 to DSN IDSN(A)+1.
+      this.ensureBase(cd, conn, dataDir, undefined);
+      this.addMapping(sf, sd, cd, sd.isn + 1, mpcData.dataLevelLength!, 1, seg.frame, time, dir, dataDir);
+    }
+    if (dss?.dataSequenceNumber !== undefined && dss.subflowSequenceNumber !== undefined && dss.dataLevelLength !== undefined) {
+      this.ensureBase(cd, conn, dataDir, dss.dataSequenceNumber);
+      const rel = this.widen(cd, dss.dataSequenceNumber, dss.dsn64);
+      if (sd.isn !== undefined) {
+        const ssnAbs = dss.dataLevelLength === 0 && dss.subflowSequenceNumber === 0 ? segAbs : sd.space.peek(sd.isn + dss.subflowSequenceNumber);
+        if (dss.dataLevelLength === 0 && sf.infinite === undefined) sf.infinite = { frame: seg.frame, dir };
+        this.addMapping(sf, sd, cd, ssnAbs, dss.dataLevelLength, rel, seg.frame, time, dir, dataDir);
+        if (dss.dataFin && dss.dataLevelLength > 0) {
+          const fin = rel + dss.dataLevelLength - 1;
+          if (cd.dataFin === undefined) {
+            cd.dataFin = { frame: seg.frame, time, dsn: fin };
+            this.emit({ time, frame: seg.frame, root: conn.root.tcpStream, tcpStream: flow.tcpStream, dir, dataDir, type: 'data-fin', dsn: fin });
+          }
+        }
+      }
+    }
+
+    // --- Subflow data.
+    if (len > 0 && sd.isn !== undefined) {
+      const s = segAbs;
+      const e = s + len;
+      sd.dataPackets++;
+      if (sd.firstDataTime === undefined) sd.firstDataTime = time;
+      sd.lastDataTime = time;
+      let bin = sd.bins.get(b);
+      if (bin === undefined) {
+        bin = [0, 0];
+        sd.bins.set(b, bin);
+      }
+      bin[0] += len;
+      let retx = false;
+      if (sd.nxt < 0) sd.nxt = s;
+      if (s < sd.nxt) {
+        retx = true;
+        sd.retrans++;
+        sd.retransBytes += len;
+        const filled = fillHoles(sd.holes, s, Math.min(e, sd.nxt));
+        if (filled > 0) {
+          sd.holesRetx++;
+          // Bytes the capture sees for the first time count as goodput, though the sender resent them.
+          sd.newBytes += filled;
+          bin[1] += filled;
+        }
+        if (filled >= Math.min(e, sd.nxt) - s && s >= sd.isn + 1) sd.retransUnseen++;
+        // Karn: no RTT sample from retransmitted data.
+        for (let i = sd.rttHead; i < sd.rttQ.length; i++) {
+          const q = sd.rttQ[i]!;
+          if (q.end > s && q.end - len <= e) q.retx = true;
+        }
+      } else if (s > sd.nxt) {
+        if (sd.holes.length < MAX_HOLES) sd.holes.push([sd.nxt, s]);
+        this.emit({ time, frame: seg.frame, root: conn.root.tcpStream, tcpStream: flow.tcpStream, dir, dataDir, type: 'hole', seq: sd.nxt - sd.isn, len: s - sd.nxt });
+      }
+      if (e > sd.nxt) {
+        const fresh = e - Math.max(s, sd.nxt);
+        sd.newBytes += fresh;
+        bin[1] += fresh;
+        sd.nxt = e;
+        if (sd.rttQ.length - sd.rttHead < MAX_RTT_QUEUE) sd.rttQ.push({ end: e, time, retx });
+      }
+      if (seg.options.tsVal !== undefined && seg.options.tsVal !== sd.lastTsVal) {
+        sd.lastTsVal = seg.options.tsVal;
+        if (sd.tsQ.length - sd.tsHead < MAX_RTT_QUEUE) sd.tsQ.push([seg.options.tsVal, time]);
+      }
+      const inFlight = sd.una >= 0 ? sd.nxt - sd.una : 0;
+      if (inFlight > sd.maxInFlight) sd.maxInFlight = inFlight;
+      const dsn = this.dataLevel(sf, sd, cd, s, e, seg.frame, time, dir, dataDir, retx, b);
+      if (this.onEvent !== undefined) this.emit({
+        time,
+        frame: seg.frame,
+        root: conn.root.tcpStream,
+        tcpStream: flow.tcpStream,
+        dir,
+        dataDir,
+        type: retx ? 'retransmission' : 'data',
+        seq: s - sd.isn,
+        len,
+        ...(dsn !== undefined ? { dsn } : {}),
+        inFlight,
+      });
+    }
+
+    // --- Subflow ACK (acknowledges the other direction's data).
+    if (hasAck && !syn) this.subflowAck(seg, sf, rd, time, dir, dataDir === 0 ? 1 : 0);
+    if (hasAck && syn && rd.isn !== undefined) rd.una = Math.max(rd.una, rd.space.abs(seg.ack));
+    if (hasAck) {
+      rd.lastWindow = rd.windowScale !== undefined && sd.windowScale !== undefined && !syn ? seg.window * 2 ** sd.windowScale : seg.window;
+    }
+    const sack = seg.options.sack;
+    if (sack !== undefined && sack.length > 0) {
+      rd.sackSegments++;
+      rd.sackBlocks += sack.length;
+      if (this.onEvent !== undefined && rd.isn !== undefined) {
+        const isn = rd.isn;
+        const txt = sack.map(([l, r]) => `${rd.space.peek(l) - isn}-${rd.space.peek(r) - isn}`).join(' ');
+        this.emit({ time, frame: seg.frame, root: conn.root.tcpStream, tcpStream: flow.tcpStream, dir, dataDir, type: 'sack', detail: txt });
+      }
+    }
+
+    // --- Data ACK (acknowledges the other data direction).
+    if (dss?.dataAck !== undefined) this.dataAck(conn, peerCd, dss.dataAck, dss.dataAck64, seg.frame, time, flow.tcpStream, dir);
+
+    if (!sf.compacted && (flow.rst !== undefined || (flow.fin[0] !== undefined && flow.fin[1] !== undefined && len === 0))) this.compact(sf);
+    const liveNow = this.live;
+    if (liveNow > this.peakLiveState) this.peakLiveState = liveNow;
+  }
+
+  /** Releases a closed subflow's window state (RTT queues, mappings); its counters and histograms stay. */
+  private compact(sf: SfState): void {
+    sf.compacted = true;
+    for (const d of sf.dirs) {
+      this.live -= d.mappings.length;
+      d.mappings = [];
+      d.rttQ = [];
+      d.rttHead = 0;
+      d.tsQ = [];
+      d.tsHead = 0;
+    }
+    // Once every subflow of the connection is closed, no late copy can come: drop the acknowledged history.
+    const conn = sf.conn;
+    if (conn.subflows.every((x) => x.compacted)) {
+      for (const cd of conn.dirs) {
+        cd.acked = [];
+        cd.ackedPos = 0;
+      }
+    }
+  }
+
+  /** Sets the DSN base of a data direction: the IDSN when the keys are known, else the first value seen − 1. */
+  private ensureBase(cd: ConnDir, conn: ConnState, dataDir: Dir, first: bigint | undefined): void {
+    if (cd.base !== undefined) return;
+    const k = conn.root.keys;
+    const idsn = k === undefined ? undefined : dataDir === 0 ? k.clientIdsn : k.serverIdsn;
+    if (idsn !== undefined) {
+      cd.base = idsn;
+      cd.baseKind = 'idsn';
+    } else if (first !== undefined) {
+      cd.base = first - 1n;
+      cd.baseKind = 'first-seen';
+    } else return;
+    cd.baseLow = Number(BigInt.asUintN(32, cd.base));
+    cd.dsnRef = 0;
+  }
+
+  /** Relative DSN of a DSN / Data ACK field: 8-byte values exactly, 4-byte ones nearest the direction's reference. */
+  private widen(cd: ConnDir, v: bigint, is64: boolean): number {
+    if (is64) return Number(BigInt.asUintN(64, v - cd.base!));
+    const low = mod32(Number(v) - cd.baseLow);
+    return cd.dsnRef + diff32(low, mod32(cd.dsnRef));
+  }
+
+  private addMapping(
+    sf: SfState,
+    sd: SfDir,
+    cd: ConnDir,
+    ssnAbs: number,
+    dll: number,
+    dsnRel: number,
+    frame: number,
+    time: number,
+    dir: Dir,
+    dataDir: Dir,
+  ): void {
+    if (dsnRel > cd.dsnRef) cd.dsnRef = dsnRel;
+    const end = dll === 0 ? Number.POSITIVE_INFINITY : ssnAbs + dll;
+    const maps = sd.mappings;
+    const last = maps[maps.length - 1];
+    if (last !== undefined) {
+      if (last.ssn <= ssnAbs && ssnAbs < last.end) {
+        // Already covered (retransmission or repeated mapping): same DSN → duplicate, else a conflict.
+        if (last.dsn + (ssnAbs - last.ssn) !== dsnRel) {
+          sf.mappingConflicts++;
+          last.end = ssnAbs;
+        } else {
+          if (end > last.end) last.end = end;
+          return;
+        }
+      } else if (last.end === ssnAbs && last.dsn + (last.end - last.ssn) === dsnRel) {
+        last.end = end;
+        sf.mappings++;
+        this.emitMapping(sf, sd, ssnAbs, dll, dsnRel, frame, time, dir, dataDir);
+        return;
+      } else {
+        for (let i = maps.length - 2; i >= 0; i--) {
+          const m = maps[i]!;
+          if (m.ssn <= ssnAbs && ssnAbs < m.end) {
+            if (m.dsn + (ssnAbs - m.ssn) !== dsnRel) sf.mappingConflicts++;
+            return;
+          }
+          if (m.end <= ssnAbs) break;
+        }
+      }
+    }
+    sf.mappings++;
+    const m: Mapping = { ssn: ssnAbs, end, dsn: dsnRel, frame };
+    if (last === undefined || ssnAbs >= last.ssn) maps.push(m);
+    else {
+      let i = maps.length - 1;
+      while (i > 0 && maps[i - 1]!.ssn > ssnAbs) i--;
+      maps.splice(i, 0, m);
+    }
+    this.live++;
+    this.emitMapping(sf, sd, ssnAbs, dll, dsnRel, frame, time, dir, dataDir);
+  }
+
+  private emitMapping(sf: SfState, sd: SfDir, ssnAbs: number, dll: number, dsn: number, frame: number, time: number, dir: Dir, dataDir: Dir): void {
+    if (this.onEvent === undefined) return;
+    this.emit({
+      time,
+      frame,
+      root: sf.conn.root.tcpStream,
+      tcpStream: sf.flow.tcpStream,
+      dir,
+      dataDir,
+      type: 'mapping',
+      seq: ssnAbs - (sd.isn ?? 0),
+      len: dll,
+      dsn,
+      detail: dll === 0 ? 'infinite' : '',
+    });
+  }
+
+  /** Maps [s, e) of subflow sequence space to DSN pieces and accounts them at the data level; returns the first piece's DSN. */
+  private dataLevel(sf: SfState, sd: SfDir, cd: ConnDir, s: number, e: number, frame: number, time: number, dir: Dir, dataDir: Dir, retx: boolean, b: number): number | undefined {
+    const maps = sd.mappings;
+    let first: number | undefined;
+    let pos = s;
+    while (pos < e) {
+      let m: Mapping | undefined;
+      for (let i = maps.length - 1; i >= 0; i--) {
+        const x = maps[i]!;
+        if (x.ssn <= pos && pos < x.end) {
+          m = x;
+          break;
+        }
+        if (x.end <= pos && i === maps.length - 1 && x.ssn <= pos) continue;
+      }
+      if (m === undefined) {
+        // Find the next mapping start after pos, to skip the unmapped piece.
+        let next = e;
+        for (const x of maps) if (x.ssn > pos && x.ssn < next) next = x.ssn;
+        sf.unmappedBytes += next - pos;
+        pos = next;
+        continue;
+      }
+      const pe = Math.min(e, m.end);
+      let ds = m.dsn + (pos - m.ssn);
+      if (first === undefined) first = ds;
+      let de = ds + (pe - pos);
+      // The DATA_FIN's DSN carries no byte: data ends before it.
+      if (cd.dataFin !== undefined && de > cd.dataFin.dsn && ds <= cd.dataFin.dsn) de = cd.dataFin.dsn;
+      if (de > ds) this.dataPiece(sf, sd, cd, ds, de, pos, pe, frame, time, dir, dataDir, retx, b);
+      ds = de;
+      pos = pe;
+    }
+    return first;
+  }
+
+  private dataPiece(
+    sf: SfState,
+    sd: SfDir,
+    cd: ConnDir,
+    s: number,
+    e: number,
+    _sfStart: number,
+    sfEnd: number,
+    frame: number,
+    time: number,
+    dir: Dir,
+    dataDir: Dir,
+    subflowRetx: boolean,
+    b: number,
+  ): void {
+    cd.mapped += e - s;
+    if (cd.firstDataTime === undefined) cd.firstDataTime = time;
+    cd.lastDataTime = time;
+    const ts = sf.flow.tcpStream;
+    const root = sf.conn.root.tcpStream;
+    // Data-level holes, out-of-order arrival, unique bytes.
+    let fresh = 0;
+    if (!cd.started) {
+      cd.started = true;
+      cd.highest = cd.baseKind === 'idsn' && s > 1 && s < 1e9 ? 1 : s;
+      if (cd.dataAck !== undefined && cd.dataAck > cd.highest && cd.dataAck <= s) cd.highest = cd.dataAck;
+    }
+    if (s > cd.highest) {
+      if (cd.holes.length < MAX_HOLES) {
+        cd.holes.push({ s: cd.highest, e: s, by: ts, t: time });
+        this.live++;
+      }
+      this.emit({ time, frame, root, tcpStream: ts, dir, dataDir, type: 'data-hole', dsn: cd.highest, len: s - cd.highest });
+    }
+    let selfFilled = 0;
+    if (s < cd.highest) {
+      const before = cd.holes.length;
+      const pieces = fillDataHoles(cd.holes, s, Math.min(e, cd.highest));
+      this.live += cd.holes.length - before;
+      let filled = 0;
+      for (const p of pieces) {
+        filled += p.e - p.s;
+        if (p.by === ts) selfFilled += p.e - p.s;
+      }
+      if (filled > 0) {
+        fresh += filled;
+        cd.ooo.segments++;
+        cd.ooo.bytes += filled;
+        const dist = cd.highest - s;
+        if (dist > cd.ooo.maxDistance) cd.ooo.maxDistance = dist;
+        cd.holesFilled++;
+        this.emit({ time, frame, root, tcpStream: ts, dir, dataDir, type: 'out-of-order', dsn: s, len: filled, detail: `distance ${dist}` });
+      }
+    }
+    if (e > cd.highest) {
+      fresh += e - Math.max(s, cd.highest);
+      cd.highest = e;
+    }
+    if (e > cd.dsnRef) cd.dsnRef = e;
+    if (fresh > 0) {
+      cd.unique += fresh;
+      cd.bins.set(b, (cd.bins.get(b) ?? 0) + fresh);
+      cd.bySubflow.set(ts, (cd.bySubflow.get(ts) ?? 0) + fresh);
+      let sh = cd.share.get(b);
+      if (sh === undefined) {
+        sh = new Map();
+        cd.share.set(b, sh);
+      }
+      sh.set(ts, (sh.get(ts) ?? 0) + fresh);
+    }
+
+    // Reinjection: overlap with a transmission on another subflow (a subflow-level retransmission is not one).
+    const rec: SentRec = { s, e, sf, sfDir: sd, sfEnd, frame };
+    const originals = this.overlaps(cd, s, e, sf);
+    if (originals.length > 0) this.reinjection(sf, cd, rec, originals, time, dir, dataDir, subflowRetx);
+    else if (!subflowRetx) {
+      if (selfFilled > 0) {
+        // This subflow skipped these DSNs earlier (the scheduler gave them to another subflow) and now sends
+        // them itself: a reinjection whose original transmission the capture did not show.
+        rec.unseenOriginal = true;
+        this.reinjection(sf, cd, rec, [], time, dir, dataDir, false);
+      }
+    }
+    if (cd.dataAck === undefined || e > cd.dataAck) this.insertSent(cd, rec);
+  }
+
+  private insertSent(cd: ConnDir, rec: SentRec): void {
+    const a = cd.sent;
+    const len = rec.e - rec.s;
+    if (len > cd.maxRecLen) cd.maxRecLen = len;
+    if (a.length === cd.sentHead || a[a.length - 1]!.s <= rec.s) a.push(rec);
+    else {
+      let lo = cd.sentHead;
+      let hi = a.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (a[mid]!.s <= rec.s) lo = mid + 1;
+        else hi = mid;
+      }
+      a.splice(lo, 0, rec);
+    }
+    this.live++;
+  }
+
+  /** Send records of other subflows overlapping [s, e), in the live window and the acknowledged history. */
+  private overlaps(cd: ConnDir, s: number, e: number, sf: SfState): SentRec[] {
+    const out: SentRec[] = [];
+    const a = cd.sent;
+    let lo = cd.sentHead;
+    let hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (a[mid]!.s < e) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo - 1; i >= cd.sentHead; i--) {
+      const r = a[i]!;
+      if (r.s + cd.maxRecLen <= s) break;
+      if (r.e > s && r.s < e && r.sf !== sf) out.push(r);
+    }
+    if (cd.dataAck !== undefined && s < cd.dataAck) {
+      for (const r of cd.acked) if (r.e > s && r.s < e && r.sf !== sf) out.push(r);
+    }
+    out.sort((x, y) => x.frame - y.frame);
+    return out;
+  }
+
+  private reinjection(sf: SfState, cd: ConnDir, rec: SentRec, originals: SentRec[], time: number, dir: Dir, dataDir: Dir, subflowRetx: boolean): void {
+    const conn = sf.conn;
+    const r: Reinjection = {
+      frame: rec.frame,
+      time,
+      tcpStream: sf.flow.tcpStream,
+      dsnStart: rec.s,
+      dsnEnd: rec.e,
+      originalFrames: [...new Set(originals.map((o) => o.frame))],
+      originalTcpStreams: [...new Set(originals.map((o) => o.sf.flow.tcpStream))],
+      verdict: 'needed',
+      reason: '',
+    };
+    cd.reinj.count++;
+    cd.reinj.bytes += rec.e - rec.s;
+    const lateOriginal = originals.length > 0 && originals.every((o) => o.unseenOriginal === true);
+    if (rec.unseenOriginal === true) {
+      // The original never reached the capture point on its subflow: this copy carried the data.
+      r.verdict = 'needed';
+      r.reason = 'original not captured (DSN range skipped by this subflow, assigned to another subflow that did not transmit it)';
+      const owner = this.inferOwner(sf);
+      if (owner !== undefined) r.originalTcpStreams = [owner.flow.tcpStream];
+    } else if (lateOriginal) {
+      r.verdict = 'spurious';
+      r.reason = subflowRetx
+        ? 'subflow retransmission of data already reinjected on another subflow'
+        : 'late first transmission of data already reinjected on another subflow';
+    } else if (subflowRetx) {
+      r.verdict = 'spurious';
+      r.reason = 'subflow retransmission of data another subflow already carried';
+    } else if (cd.dataAck !== undefined && cd.dataAck >= rec.e) {
+      r.verdict = 'spurious';
+      r.reason = 'Data ACK covered the range before the copy';
+    } else {
+      r.reason = 'pending';
+      if (cd.pending.length < this.maxReinjections) {
+        cd.pending.push({ r, originals });
+        this.live++;
+      }
+    }
+    if (r.verdict === 'spurious') cd.reinj.spurious++;
+    if (conn.reinjections.length < this.maxReinjections) conn.reinjections.push(r);
+    // Failover episodes, by original subflow; not for copies of data the Data ACK already covered, nor late originals.
+    const owners: SfState[] = [];
+    if (r.verdict !== 'spurious') {
+      for (const o of originals) if (!owners.includes(o.sf)) owners.push(o.sf);
+      if (rec.unseenOriginal === true) {
+        const owner = this.inferOwner(sf);
+        if (owner !== undefined) owners.push(owner);
+      }
+    }
+    for (const osf of owners) {
+      const ots = osf.flow.tcpStream;
+      let ep = cd.episodes.get(ots);
+      if (ep !== undefined && time - ep.lastCopy > EPISODE_GAP) ep = undefined;
+      if (ep === undefined) {
+        const od = osf.dirs[osf.dataDirOf0 === cd.d ? 0 : 1];
+        const last = od.lastAckAdvance ?? od.firstDataTime ?? time;
+        const fe: FailoverEpisode = {
+          tcpStream: ots,
+          dataDir: cd.d,
+          lastDelivered: last,
+          firstReinjection: time,
+          timeToReinjection: time - last,
+          reinjectedBytes: 0,
+        };
+        if (od.rto.srtt !== undefined) fe.srtt = od.rto.srtt;
+        const rto = od.rto.rto;
+        if (rto !== undefined) fe.rto = rto;
+        ep = { ep: fe, lastCopy: time, target: rec.e, caughtUp: Math.max(cd.highest, rec.e) };
+        cd.episodes.set(ots, ep);
+        conn.episodes.push(fe);
+      }
+      ep.lastCopy = time;
+      ep.ep.reinjectedBytes += rec.e - rec.s;
+      if (rec.e > ep.target) {
+        ep.target = rec.e;
+        if (ep.ep.drained !== undefined) {
+          delete ep.ep.drained;
+          delete ep.ep.timeToDrain;
+        }
+      }
+    }
+    this.emit({
+      time,
+      frame: rec.frame,
+      root: conn.root.tcpStream,
+      tcpStream: sf.flow.tcpStream,
+      dir,
+      dataDir,
+      type: 'reinjection',
+      dsn: rec.s,
+      len: rec.e - rec.s,
+      detail:
+        r.originalFrames.length > 0
+          ? `of frames ${r.originalFrames.join(' ')} (${r.reason === 'pending' ? 'pending' : r.verdict})`
+          : `of unseen original on tcp.stream ${r.originalTcpStreams.join(' ') || '?'} (needed)`,
+    });
+  }
+
+  /**
+   * The subflow whose unseen transmission `filler` replaced: the only other subflow of the connection
+   * that has sent data, else the other data-carrying subflow whose ACKs stopped advancing first.
+   */
+  private inferOwner(filler: SfState): SfState | undefined {
+    const others = filler.conn.subflows.filter((x) => x !== filler && (x.dirs[0].dataPackets > 0 || x.dirs[1].dataPackets > 0));
+    if (others.length <= 1) return others[0];
+    let best: SfState | undefined;
+    let bestT = Number.POSITIVE_INFINITY;
+    for (const o of others) {
+      const t = Math.max(o.dirs[0].lastAckAdvance ?? 0, o.dirs[1].lastAckAdvance ?? 0);
+      if (t < bestT) {
+        bestT = t;
+        best = o;
+      }
+    }
+    return best;
+  }
+
+  private subflowAck(seg: TcpSegment, sf: SfState, rd: SfDir, time: number, dir: Dir, ackedDataDir: Dir): void {
+    if (rd.isn === undefined && rd.space.ref === undefined) return;
+    const a = rd.space.peek(seg.ack);
+    if (rd.nxt >= 0 && a > rd.nxt + TWO32 / 2) return; // nonsense ACK
+    if (a <= rd.una) return;
+    rd.una = a;
+    rd.lastAckAdvance = time;
+    // Capture-missed holes: acknowledged without being seen.
+    while (rd.holes.length > 0 && rd.holes[0]![0] < a) {
+      const h = rd.holes[0]!;
+      const end = Math.min(h[1], a);
+      rd.holesMissed++;
+      rd.holesMissedBytes += end - h[0];
+      if (end >= h[1]) rd.holes.shift();
+      else h[0] = end;
+    }
+    // SEQ→ACK RTT: the newest fully acknowledged entry, unless any acknowledged entry was retransmitted (Karn).
+    let sample: RttEntry | undefined;
+    let karn = false;
+    while (rd.rttHead < rd.rttQ.length && rd.rttQ[rd.rttHead]!.end <= a) {
+      const q = rd.rttQ[rd.rttHead++]!;
+      if (q.retx) karn = true;
+      sample = q;
+    }
+    if (rd.rttHead > 4096 && rd.rttHead * 2 > rd.rttQ.length) {
+      rd.rttQ.splice(0, rd.rttHead);
+      rd.rttHead = 0;
+    }
+    if (sample !== undefined && !karn) {
+      const r = time - sample.time;
+      rd.rtt.add(r);
+      rd.rto.add(r);
+      if (this.onEvent !== undefined) {
+        this.emit({ time, frame: seg.frame, root: sf.conn.root.tcpStream, tcpStream: sf.flow.tcpStream, dir, dataDir: ackedDataDir, type: 'rtt', ack: a - (rd.isn ?? 0), rtt: r, detail: 'seq-ack' });
+      }
+    }
+    // Timestamp RTT (RFC 7323 §4.1): TSecr echoes a TSval of the data being acknowledged.
+    const ecr = seg.options.tsEcr;
+    if (ecr !== undefined) {
+      while (rd.tsHead < rd.tsQ.length && diff32(rd.tsQ[rd.tsHead]![0], ecr) < 0) rd.tsHead++;
+      const h = rd.tsQ[rd.tsHead];
+      if (h !== undefined && h[0] === ecr) {
+        rd.rttTs.add(time - h[1]);
+        rd.tsHead++;
+      }
+      if (rd.tsHead > 4096 && rd.tsHead * 2 > rd.tsQ.length) {
+        rd.tsQ.splice(0, rd.tsHead);
+        rd.tsHead = 0;
+      }
+    }
+    // Trim mappings the peer has acknowledged (keep the last one: it may continue).
+    const maps = rd.mappings;
+    let drop = 0;
+    while (drop < maps.length - 1 && maps[drop]!.end <= a) drop++;
+    if (drop > 0) {
+      maps.splice(0, drop);
+      this.live -= drop;
+    }
+    if (this.onEvent !== undefined && rd.isn !== undefined) {
+      this.emit({
+        time,
+        frame: seg.frame,
+        root: sf.conn.root.tcpStream,
+        tcpStream: sf.flow.tcpStream,
+        dir,
+        dataDir: ackedDataDir,
+        type: 'ack',
+        ack: a - rd.isn,
+        inFlight: rd.nxt >= 0 ? Math.max(0, rd.nxt - a) : 0,
+      });
+    }
+  }
+
+  private dataAck(conn: ConnState, cd: ConnDir, v: bigint, is64: boolean, frame: number, time: number, tcpStream: number, dir: Dir): void {
+    this.ensureBase(cd, conn, cd.d, v);
+    const a = this.widen(cd, v, is64);
+    if (cd.dataAck !== undefined && a <= cd.dataAck) return;
+    if (cd.dataAck !== undefined && a - cd.dataAck > TWO32) return; // implausible jump
+    cd.dataAck = a;
+    cd.dataAckUpdates++;
+    cd.lastDataAckTime = time;
+    if (a > cd.dsnRef) cd.dsnRef = a;
+    // Holes passed by the Data ACK were delivered without the capture seeing them.
+    while (cd.holes.length > 0 && cd.holes[0]!.s < a) {
+      const h = cd.holes[0]!;
+      if (h.e <= a) {
+        cd.holes.shift();
+        cd.holesMissed++;
+        this.live--;
+      } else {
+        h.s = a;
+        break;
+      }
+    }
+    // Acknowledged send records move to the bounded history.
+    const s = cd.sent;
+    while (cd.sentHead < s.length && s[cd.sentHead]!.e <= a) {
+      const r = s[cd.sentHead++]!;
+      this.live--;
+      if (this.ackedHistory > 0) {
+        if (cd.acked.length < this.ackedHistory) cd.acked.push(r);
+        else {
+          cd.acked[cd.ackedPos] = r;
+          cd.ackedPos = (cd.ackedPos + 1) % this.ackedHistory;
+        }
+      }
+    }
+    if (cd.sentHead === s.length) {
+      s.length = 0;
+      cd.sentHead = 0;
+    } else if (cd.sentHead > 1024 && cd.sentHead * 2 > s.length) {
+      s.splice(0, cd.sentHead);
+      cd.sentHead = 0;
+    }
+    for (const ep of cd.episodes.values()) {
+      if (ep.ep.recovered === undefined && a >= ep.caughtUp) {
+        ep.ep.recovered = time;
+        ep.ep.timeToRecovery = time - ep.ep.lastDelivered;
+      }
+      if (ep.ep.drained === undefined && a >= ep.target) {
+        ep.ep.drained = time;
+        ep.ep.timeToDrain = time - ep.ep.lastDelivered;
+      }
+    }
+    if (cd.dataFin !== undefined && cd.dataFinAck === undefined && a >= cd.dataFin.dsn + 1) {
+      cd.dataFinAck = { frame, time };
+      this.emit({ time, frame, root: conn.root.tcpStream, tcpStream, dir, dataDir: cd.d, type: 'data-fin-ack', dataAck: a });
+    }
+    this.emit({ time, frame, root: conn.root.tcpStream, tcpStream, dir, dataDir: cd.d, type: 'data-ack', dataAck: a });
+  }
+
+  /** The SEQ→ACK RTT histogram of a subflow direction (for per-path aggregation, see metrics.ts). */
+  rttHistogram(tcpStream: number, dir: Dir): LogHistogram | undefined {
+    for (const sf of this.sfs.values()) if (sf.flow.tcpStream === tcpStream) return sf.dirs[dir].rtt;
+    return undefined;
+  }
+
+  /** Live state now: mappings, unacknowledged send records, open holes, pending verdicts (not the bounded history). */
+  get liveState(): number {
+    return this.live;
+  }
+
+  /**
+   * The timelines so far (callable at any time; finishing touches — pending reinjection verdicts — are
+   * applied to the returned copy only). `snapshot` (ConnectionTracker.snapshot()) labels connections and
+   * subflows with the analyze model's ids and backup flags.
+   */
+  result(snapshot?: ModelSnapshot): TimelineResult {
+    const connId = new Map<number, { conn: number; sub: number; backup: boolean }>();
+    if (snapshot !== undefined) {
+      for (const c of snapshot.connections) for (const s of c.subflows) connId.set(s.tcpStream, { conn: c.id, sub: s.id, backup: s.backup });
+    }
+    const out: ConnectionTimeline[] = [];
+    const conns = [...this.conns.values()].sort((a, b) => a.root.tcpStream - b.root.tcpStream);
+    for (const c of conns) {
+      const ids = connId.get(c.root.tcpStream);
+      const subflows = c.subflows
+        .slice()
+        .sort((a, b) => a.flow.tcpStream - b.flow.tcpStream)
+        .map((sf) => this.subflowResult(sf, connId));
+      const copyOf = new Map(c.reinjections.map((r) => [r, { ...r, originalFrames: [...r.originalFrames], originalTcpStreams: [...r.originalTcpStreams] }]));
+      const reinjections = [...copyOf.values()];
+      const spurious = [0, 0];
+      for (const d of [0, 1] as const) {
+        for (const p of c.dirs[d].pending) {
+          const v = pendingVerdict(p);
+          if (v.verdict === 'spurious') spurious[d]!++;
+          const r = copyOf.get(p.r);
+          if (r !== undefined) {
+            r.verdict = v.verdict;
+            r.reason = v.reason;
+          }
+        }
+      }
+      const ct: ConnectionTimeline = {
+        rootTcpStream: c.root.tcpStream,
+        keysKnown: c.root.keys?.clientKey !== undefined || c.root.keys?.serverKey !== undefined,
+        subflows,
+        data: [this.dataResult(c.dirs[0], this.t0 ?? 0, spurious[0]!), this.dataResult(c.dirs[1], this.t0 ?? 0, spurious[1]!)],
+        reinjections,
+        failovers: c.episodes.map((e) => ({ ...e })),
+      };
+      if (ids !== undefined) ct.connection = ids.conn;
+      out.push(ct);
+    }
+    return { interval: this.interval, connections: out, peakLiveState: this.peakLiveState };
+  }
+
+  private subflowResult(sf: SfState, ids: Map<number, { conn: number; sub: number; backup: boolean }>): SubflowTimeline {
+    const f = sf.flow;
+    const id = ids.get(f.tcpStream);
+    const t: SubflowTimeline = {
+      tcpStream: f.tcpStream,
+      client: f.clientIp,
+      clientPort: f.clientPort,
+      server: f.serverIp,
+      serverPort: f.serverPort,
+      backup: id?.backup ?? (f.backup[0] || f.backup[1]),
+      dirs: [this.sfDirResult(sf, 0), this.sfDirResult(sf, 1)],
+      mappings: sf.mappings,
+      mappingConflicts: sf.mappingConflicts,
+      unmappedBytes: sf.unmappedBytes,
+    };
+    if (id !== undefined) t.subflow = id.sub;
+    if (sf.infinite !== undefined) t.infiniteMapping = sf.infinite;
+    if (sf.reset !== undefined) t.reset = sf.reset;
+    return t;
+  }
+
+  private sfDirResult(sf: SfState, dir: Dir): SubflowDirTimeline {
+    const d = sf.dirs[dir];
+    const isn = d.isn ?? 0;
+    const t0 = this.t0 ?? 0;
+    const r: SubflowDirTimeline = {
+      dir,
+      dataDir: (dir === 0 ? sf.dataDirOf0 : 1 - sf.dataDirOf0) as Dir,
+      isnSource: d.isnSource,
+      packets: d.packets,
+      bytes: d.bytes,
+      newBytes: d.newBytes,
+      dataPackets: d.dataPackets,
+      retransmissions: d.retrans,
+      retransmittedBytes: d.retransBytes,
+      retransmissionsOriginalUnseen: d.retransUnseen,
+      highestSeq: d.nxt >= 0 ? d.nxt - isn : 0,
+      highestAck: d.una >= 0 ? d.una - isn : 0,
+      maxInFlight: d.maxInFlight,
+      holes: { captureMissed: d.holesMissed, retransmitted: d.holesRetx, open: d.holes.length, bytesCaptureMissed: d.holesMissedBytes },
+      rtt: rttSummary(d.rtt, d.rto),
+      rttTimestamps: rttSummary(d.rttTs, undefined),
+      sackBlocks: d.sackBlocks,
+      sackSegments: d.sackSegments,
+      bins: [...d.bins.entries()].sort((a, b) => a[0] - b[0]).map(([i, v]) => [t0 + i * this.interval, v[0], v[1]]),
+    };
+    if (d.lastWindow !== undefined) r.lastWindow = d.lastWindow;
+    if (d.firstDataTime !== undefined) r.firstDataTime = d.firstDataTime;
+    if (d.lastDataTime !== undefined) r.lastDataTime = d.lastDataTime;
+    if (d.lastAckAdvance !== undefined) r.lastAckAdvanceTime = d.lastAckAdvance;
+    return r;
+  }
+
+  private dataResult(cd: ConnDir, t0: number, pendingSpurious: number): DataDirTimeline {
+    const share: Array<[number, number, number]> = [];
+    for (const [i, m] of [...cd.share.entries()].sort((a, b) => a[0] - b[0])) {
+      for (const [ts, v] of [...m.entries()].sort((a, b) => a[0] - b[0])) share.push([t0 + i * this.interval, ts, v]);
+    }
+    const r: DataDirTimeline = {
+      dataDir: cd.d,
+      dsnBase: cd.baseKind,
+      uniqueBytes: cd.unique,
+      mappedBytes: cd.mapped,
+      highestDsn: cd.highest,
+      dataAckUpdates: cd.dataAckUpdates,
+      outOfOrder: { ...cd.ooo },
+      holes: { filled: cd.holesFilled, captureMissed: cd.holesMissed, open: cd.holes.length },
+      reinjections: {
+        count: cd.reinj.count,
+        bytes: cd.reinj.bytes,
+        needed: cd.reinj.count - cd.reinj.spurious - pendingSpurious,
+        spurious: cd.reinj.spurious + pendingSpurious,
+      },
+      bins: [...cd.bins.entries()].sort((a, b) => a[0] - b[0]).map(([i, v]) => [t0 + i * this.interval, v]),
+      bytesBySubflow: Object.fromEntries([...cd.bySubflow.entries()].map(([k, v]) => [String(k), v])),
+      shareBins: share,
+    };
+    if (cd.base !== undefined) r.dsnBaseValue = BigInt.asUintN(64, cd.base).toString();
+    if (cd.dataAck !== undefined) r.dataAck = cd.dataAck;
+    if (cd.dataFin !== undefined) r.dataFin = { ...cd.dataFin };
+    if (cd.dataFinAck !== undefined) r.dataFinAck = { ...cd.dataFinAck };
+    if (cd.firstDataTime !== undefined) r.firstDataTime = cd.firstDataTime;
+    if (cd.lastDataTime !== undefined) r.lastDataTime = cd.lastDataTime;
+    if (cd.lastDataAckTime !== undefined) r.lastDataAckTime = cd.lastDataAckTime;
+    return r;
+  }
+}
+
+function rttSummary(h: LogHistogram, est: RtoEstimator | undefined): RttSummary {
+  const r: RttSummary = { samples: h.count };
+  if (h.count > 0) {
+    r.min = h.min;
+    r.median = h.quantile(0.5)!;
+    r.p95 = h.quantile(0.95)!;
+    r.max = h.max;
+  }
+  if (est?.srtt !== undefined) {
+    r.srtt = est.srtt;
+    r.rto = est.rto!;
+  }
+  return r;
+}
+
+/** Removes [s, e) from a sorted hole list; returns the bytes filled. */
+function fillHoles(holes: Array<[number, number]>, s: number, e: number): number {
+  let filled = 0;
+  for (let i = 0; i < holes.length; i++) {
+    const h = holes[i]!;
+    if (h[1] <= s) continue;
+    if (h[0] >= e) break;
+    const os = Math.max(s, h[0]);
+    const oe = Math.min(e, h[1]);
+    filled += oe - os;
+    if (os <= h[0] && oe >= h[1]) {
+      holes.splice(i, 1);
+      i--;
+    } else if (os <= h[0]) h[0] = oe;
+    else if (oe >= h[1]) h[1] = os;
+    else {
+      holes.splice(i + 1, 0, [oe, h[1]]);
+      h[1] = os;
+      i++;
+    }
+  }
+  return filled;
+}
+
+/**
+ * Verdict of a copy whose original was seen and the Data ACK did not yet cover at copy time:
+ * `needed` when the original's subflow was reset or never acknowledged the original (lost, or the
+ * subflow failed; also after MP_FAIL, where TCP acknowledged bytes MPTCP discarded, the subflow is reset);
+ * `spurious` when the original was acknowledged on its subflow and that subflow stayed up.
+ */
+function pendingVerdict(p: Pending): { verdict: 'needed' | 'spurious'; reason: string } {
+  if (p.originals.some((o) => o.sf.reset !== undefined)) return { verdict: 'needed', reason: 'original subflow was reset' };
+  if (p.originals.every((o) => o.sfDir.una >= o.sfEnd)) return { verdict: 'spurious', reason: 'original acknowledged on its subflow' };
+  return { verdict: 'needed', reason: 'original never acknowledged on its subflow' };
+}
+
+/** Removes [s, e) from a sorted data-hole list; returns the removed pieces with who skipped them. */
+function fillDataHoles(holes: DataHole[], s: number, e: number): DataHole[] {
+  const out: DataHole[] = [];
+  for (let i = 0; i < holes.length; i++) {
+    const h = holes[i]!;
+    if (h.e <= s) continue;
+    if (h.s >= e) break;
+    const os = Math.max(s, h.s);
+    const oe = Math.min(e, h.e);
+    out.push({ s: os, e: oe, by: h.by, t: h.t });
+    if (os <= h.s && oe >= h.e) {
+      holes.splice(i, 1);
+      i--;
+    } else if (os <= h.s) h.s = oe;
+    else if (oe >= h.e) h.e = os;
+    else {
+      holes.splice(i + 1, 0, { s: oe, e: h.e, by: h.by, t: h.t });
+      h.e = os;
+      i++;
+    }
+  }
+  return out;
+}
+
+/**
+ * Data direction of a flow's direction 0 (its client → server): 0 when the flow's client is the MPTCP
+ * client. Initial subflow: 0. MP_JOIN: by the token in the SYN (it names the receiver's key,
+ * RFC 8684 §3.2), else by the client address, else 0.
+ */
+function dataDirOf0(flow: FlowState, root: FlowState): Dir {
+  if (flow === root) return 0;
+  const syn = flow.syn?.option;
+  const k = root.keys;
+  if (syn?.type === 'MP_JOIN' && syn.receiversToken !== undefined && k !== undefined) {
+    if (k.serverToken === syn.receiversToken) return 0;
+    if (k.clientToken === syn.receiversToken) return 1;
+  }
+  if (flow.clientIp === root.serverIp && flow.serverIp === root.clientIp) return 1;
+  return 0;
+}

@@ -1,0 +1,99 @@
+/**
+ * Small bounded-memory statistics used by the timelines: an RTT histogram with logarithmic bins
+ * (quantiles without keeping samples) and the RFC 6298 smoothed RTT / RTO estimator.
+ */
+
+/** Bins per factor of 10 (≈ 2.3 % relative resolution). */
+const BINS_PER_DECADE = 100;
+/** Lowest representable RTT: 1 µs. Values below fall in bin 0. */
+const LOG_MIN = -6;
+/** Highest: 1000 s. */
+const LOG_MAX = 3;
+const NBINS = (LOG_MAX - LOG_MIN) * BINS_PER_DECADE + 1;
+
+/**
+ * Histogram of durations in seconds with logarithmic bins (1 µs … 1000 s, ≈2.3 % per bin).
+ * Bins are sparse (only occupied ones are held, at most 901), so an empty or narrow histogram costs
+ * little; quantiles are returned as the geometric centre of their bin, min and max are exact.
+ */
+export class LogHistogram {
+  /** Occupied bins, created on the first sample (many subflow directions never get one). */
+  private bins: Map<number, number> | undefined;
+  count = 0;
+  min = Number.POSITIVE_INFINITY;
+  max = 0;
+  sum = 0;
+
+  add(seconds: number): void {
+    if (!(seconds >= 0) || !Number.isFinite(seconds)) return;
+    this.count++;
+    this.sum += seconds;
+    if (seconds < this.min) this.min = seconds;
+    if (seconds > this.max) this.max = seconds;
+    const b = binOf(seconds);
+    this.bins ??= new Map();
+    this.bins.set(b, (this.bins.get(b) ?? 0) + 1);
+  }
+
+  /** Adds every sample of `o` to this histogram. */
+  merge(o: LogHistogram): void {
+    if (o.bins === undefined) return;
+    this.bins ??= new Map();
+    for (const [b, n] of o.bins) this.bins.set(b, (this.bins.get(b) ?? 0) + n);
+    this.count += o.count;
+    this.sum += o.sum;
+    if (o.min < this.min) this.min = o.min;
+    if (o.max > this.max) this.max = o.max;
+  }
+
+  /** The q-quantile (0 ≤ q ≤ 1) in seconds, or undefined when empty. Exact for q = 0 and q = 1. */
+  quantile(q: number): number | undefined {
+    if (this.count === 0 || this.bins === undefined) return undefined;
+    if (q <= 0) return this.min;
+    if (q >= 1) return this.max;
+    const rank = Math.ceil(q * this.count);
+    let acc = 0;
+    for (const i of [...this.bins.keys()].sort((a, b) => a - b)) {
+      acc += this.bins.get(i) ?? 0;
+      if (acc >= rank) return Math.min(this.max, Math.max(this.min, 10 ** (LOG_MIN + (i + 0.5) / BINS_PER_DECADE)));
+    }
+    return this.max;
+  }
+}
+
+function binOf(s: number): number {
+  if (s <= 10 ** LOG_MIN) return 0;
+  const b = Math.floor((Math.log10(s) - LOG_MIN) * BINS_PER_DECADE);
+  return b < 0 ? 0 : b >= NBINS ? NBINS - 1 : b;
+}
+
+/**
+ * RFC 6298 §2 estimator: SRTT, RTTVAR and RTO from RTT samples (α = 1/8, β = 1/4, K = 4).
+ * `minRto` defaults to 0.2 s, the Linux TCP_RTO_MIN (RFC 6298 says 1 s; Linux, which produced the
+ * fixtures, uses 200 ms), and RTO is capped at 120 s (Linux TCP_RTO_MAX). Units: seconds.
+ */
+export class RtoEstimator {
+  srtt: number | undefined;
+  rttvar = 0;
+  constructor(
+    private readonly minRto = 0.2,
+    private readonly maxRto = 120,
+  ) {}
+
+  add(r: number): void {
+    if (!(r >= 0)) return;
+    if (this.srtt === undefined) {
+      this.srtt = r;
+      this.rttvar = r / 2;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - r);
+      this.srtt = 0.875 * this.srtt + 0.125 * r;
+    }
+  }
+
+  /** Current RTO (seconds), or undefined before the first sample. */
+  get rto(): number | undefined {
+    if (this.srtt === undefined) return undefined;
+    return Math.min(this.maxRto, Math.max(this.minRto, this.srtt + Math.max(0.001, 4 * this.rttvar)));
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * Result and event types of the sequence timelines (analyzer/timeline/observer.ts).
+ *
+ * Units: times in seconds since the epoch (capture timestamps), durations in seconds, sizes in bytes.
+ * "Relative" subflow sequence numbers count from the subflow's ISN (first byte = 1, as the DSS
+ * Subflow Sequence Number, RFC 8684 §3.3.1). "Relative" DSNs count from the sender's IDSN
+ * (first byte = 1, RFC 8684 §3.3.1: the first data byte has DSN IDSN+1) when the keys are known,
+ * else from the first DSN or Data ACK seen in that direction (`dsnBase: 'first-seen'`).
+ * All relative values are unwrapped (64-bit range, held as JS numbers: exact below 2^53).
+ */
+
+/** Subflow-level state of one direction of one subflow (TCP conversation). */
+export interface SubflowDirTimeline {
+  /** 0 = from the subflow's client (SYN sender), 1 = from its server. */
+  dir: 0 | 1;
+  /** Data direction at connection level: 0 = sent by the MPTCP client (the host that sent MP_CAPABLE SYN). */
+  dataDir: 0 | 1;
+  /** ISN known from the SYN (else inferred from the first DSS mapping, or the first segment). */
+  isnSource: 'syn' | 'mapping' | 'first-segment' | 'none';
+  packets: number;
+  /** TCP payload bytes on the wire (all segments, retransmissions included). */
+  bytes: number;
+  /** Payload bytes seen for the first time (above the highest sequence number so far, or filling a gap): goodput. */
+  newBytes: number;
+  dataPackets: number;
+  retransmissions: number;
+  retransmittedBytes: number;
+  /** Retransmissions of data whose first transmission the capture did not show. */
+  retransmissionsOriginalUnseen: number;
+  /** Highest relative sequence number sent (next byte), and highest relative ACK from the peer. */
+  highestSeq: number;
+  highestAck: number;
+  /** Maximum bytes in flight at the capture point (highestSeq − highestAck). */
+  maxInFlight: number;
+  /** Sequence gaps: `capture-missed` = acknowledged by the peer though never seen; `retransmitted` =
+   * filled later by a retransmission (lost before the capture point, or the capture missed it);
+   * `open` = never filled by the end of the capture. */
+  holes: { captureMissed: number; retransmitted: number; open: number; bytesCaptureMissed: number };
+  rtt: RttSummary;
+  /** RTT from TCP timestamps (TSval echoed in TSecr, RFC 7323 §4), where present. */
+  rttTimestamps: RttSummary;
+  /** Last receive window advertised by the receiver of this direction (scaled when the scale is known), bytes. */
+  lastWindow?: number;
+  sackBlocks: number;
+  /** Segments carrying SACK blocks (sent by the receiver of this direction). */
+  sackSegments: number;
+  firstDataTime?: number;
+  lastDataTime?: number;
+  /** Last time the peer's ACK advanced over this direction's data. */
+  lastAckAdvanceTime?: number;
+  /** Goodput / throughput bins (see TimelineOptions.interval): [binStartTime, bytes on wire, new bytes]. */
+  bins: Array<[number, number, number]>;
+}
+
+export interface RttSummary {
+  samples: number;
+  min?: number;
+  median?: number;
+  p95?: number;
+  max?: number;
+  /** RFC 6298 SRTT and RTO at the end (RTO floor 200 ms as Linux). */
+  srtt?: number;
+  rto?: number;
+}
+
+/** One subflow of a connection. */
+export interface SubflowTimeline {
+  /** tcp.stream-like index of the TCP conversation. */
+  tcpStream: number;
+  /** Subflow index within the connection (Subflow.id of the analyze model), when a snapshot was given. */
+  subflow?: number;
+  client: string;
+  clientPort: number;
+  server: string;
+  serverPort: number;
+  backup: boolean;
+  dirs: [SubflowDirTimeline, SubflowDirTimeline];
+  /** DSS mappings seen (distinct), and how many were merged into contiguous intervals. */
+  mappings: number;
+  /** Mappings that contradict an earlier one for the same subflow bytes (different DSN). */
+  mappingConflicts: number;
+  /** Payload bytes for which no DSS mapping was known. */
+  unmappedBytes: number;
+  infiniteMapping?: { frame: number; dir: 0 | 1 };
+  /** Subflow reset (RST) frame, if any. */
+  reset?: number;
+}
+
+/** One inter-subflow reinjection: a DSN range sent again on another subflow. */
+export interface Reinjection {
+  frame: number;
+  time: number;
+  /** tcpStream of the subflow carrying the copy. */
+  tcpStream: number;
+  /** Relative DSN range [start, end). */
+  dsnStart: number;
+  dsnEnd: number;
+  /** Frames of the earlier transmissions (other subflows) it overlaps. */
+  originalFrames: number[];
+  originalTcpStreams: number[];
+  /** `needed`: the original was not acknowledged on its subflow (lost, or its subflow failed);
+   * `spurious`: the original had been (or was later) acknowledged on its subflow, or the Data ACK already
+   * covered the range when the copy was sent. */
+  verdict: 'needed' | 'spurious';
+  reason: string;
+}
+
+/** One data direction of a connection (data sent by the MPTCP client = 0, by the server = 1). */
+export interface DataDirTimeline {
+  dataDir: 0 | 1;
+  dsnBase: 'idsn' | 'first-seen' | 'none';
+  /** Absolute 64-bit base (IDSN or first seen − 1) as a decimal string. */
+  dsnBaseValue?: string;
+  /** Distinct DSN bytes seen carrying data (DATA_FIN's DSN not included). */
+  uniqueBytes: number;
+  /** Payload bytes mapped to DSNs, copies included. */
+  mappedBytes: number;
+  /** Highest relative DSN seen (next byte). */
+  highestDsn: number;
+  /** Highest relative Data ACK seen for this direction's data (sent by the peer). */
+  dataAck?: number;
+  dataAckUpdates: number;
+  dataFin?: { frame: number; time: number; dsn: number };
+  dataFinAck?: { frame: number; time: number };
+  /** Segments whose DSN range starts below the highest DSN already seen and fills a data-level hole. */
+  outOfOrder: { segments: number; bytes: number; maxDistance: number };
+  /** Data-level holes: gaps in DSN space that later got filled (`filled`), were acknowledged without
+   * being seen (`captureMissed`), or are still open at the end. */
+  holes: { filled: number; captureMissed: number; open: number };
+  reinjections: { count: number; bytes: number; needed: number; spurious: number };
+  /** First and last time data was seen in this direction. */
+  firstDataTime?: number;
+  lastDataTime?: number;
+  /** Time of the last Data ACK advance. */
+  lastDataAckTime?: number;
+  /** Data-level goodput bins: [binStartTime, new unique DSN bytes]. */
+  bins: Array<[number, number]>;
+  /** New unique DSN bytes first carried by each subflow (by tcpStream). */
+  bytesBySubflow: Record<string, number>;
+  /** New unique DSN bytes per bin per subflow: [binStartTime, tcpStream, bytes]. */
+  shareBins: Array<[number, number, number]>;
+}
+
+/** Data level and subflows of one MPTCP connection. */
+export interface ConnectionTimeline {
+  /** tcpStream of the initial subflow (the connection's key while streaming). */
+  rootTcpStream: number;
+  /** Connection.id of the analyze model, when a snapshot was given. */
+  connection?: number;
+  keysKnown: boolean;
+  subflows: SubflowTimeline[];
+  data: [DataDirTimeline, DataDirTimeline];
+  /** Reinjections (at most TimelineOptions.maxReinjections kept; counts in data[].reinjections are complete). */
+  reinjections: Reinjection[];
+  /** Failover episodes, see analyzer/timeline/metrics.ts. */
+  failovers: FailoverEpisode[];
+}
+
+/**
+ * A subflow that stopped delivering data while another took over: `lastDelivered` is the last time
+ * its data was acknowledged (subflow ACK advance), `firstReinjection` the first copy elsewhere of data
+ * sent on it (or of data it was assigned but never transmitted at the capture point), `recovered` the
+ * time the Data ACK reached the highest DSN sent on any subflow when that first copy was sent (data-level
+ * delivery has caught up: goodput recovered), `drained` the time the Data ACK covered everything
+ * reinjected in the episode. Copies within 1 s of each other belong to one episode.
+ */
+export interface FailoverEpisode {
+  tcpStream: number;
+  dataDir: 0 | 1;
+  lastDelivered: number;
+  firstReinjection?: number;
+  recovered?: number;
+  /** firstReinjection − lastDelivered, seconds. */
+  timeToReinjection?: number;
+  /** recovered − lastDelivered, seconds. */
+  timeToRecovery?: number;
+  /** Time the Data ACK covered all data reinjected in this episode, and that − lastDelivered. */
+  drained?: number;
+  timeToDrain?: number;
+  /** Reinjected bytes of this episode. */
+  reinjectedBytes: number;
+  srtt?: number;
+  rto?: number;
+}
+
+/** Everything TimelineObserver.result() returns. */
+export interface TimelineResult {
+  interval: number;
+  connections: ConnectionTimeline[];
+  /** Peak live state (memory bound check): mappings, sent records, holes, RTT queue entries. */
+  peakLiveState: number;
+}
+
+/** Streaming events (optional sink) — one per subflow data segment, ACK advance, mapping, Data ACK advance, etc. */
+export interface TimelineEvent {
+  time: number;
+  frame: number;
+  /** Initial subflow's tcpStream (connection key). */
+  root: number;
+  tcpStream: number;
+  /** Subflow direction (0 = from the subflow's client). */
+  dir: 0 | 1;
+  /** Connection data direction the event concerns (0 = data sent by the MPTCP client); for Data ACK,
+   * DATA_FIN ack and subflow ACK/RTT events: the direction of the data being acknowledged. */
+  dataDir: 0 | 1;
+  type:
+    | 'data'
+    | 'retransmission'
+    | 'reinjection'
+    | 'ack'
+    | 'sack'
+    | 'mapping'
+    | 'data-ack'
+    | 'data-fin'
+    | 'data-fin-ack'
+    | 'rtt'
+    | 'hole'
+    | 'data-hole'
+    | 'out-of-order';
+  /** Relative subflow sequence number (data events: start) or ACK. */
+  seq?: number;
+  ack?: number;
+  len?: number;
+  /** Relative DSN (start) / Data ACK. */
+  dsn?: number;
+  dataAck?: number;
+  /** Bytes in flight on the subflow after this event. */
+  inFlight?: number;
+  rtt?: number;
+  detail?: string;
+}
+
+export interface TimelineOptions {
+  /** Bin width for throughput/goodput series, seconds. Default 0.1. */
+  interval?: number;
+  /** Event sink (not stored by the observer). */
+  onEvent?: (e: TimelineEvent) => void;
+  /** Cap on stored reinjection records per connection (counts stay exact). Default 10000. */
+  maxReinjections?: number;
+  /** Acknowledged DSN send records kept to name originals of late (spurious) copies. Default 4096. */
+  ackedHistory?: number;
+}

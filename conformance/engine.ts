@@ -1,0 +1,245 @@
+/**
+ * Conformance engine: runs every registered detector over one capture (streaming, then one
+ * end-of-capture pass) and returns the findings with connection/subflow indices resolved.
+ *
+ * Memory: the engine keeps one entry per flow (live state) and the findings (aggregated per rule,
+ * subflow and key), never per-packet records.
+ */
+import { type AnalyzeOptions, type CaptureAnalysis, analyzeFile } from '../analyzer/analyze.js';
+import type { Frame } from '../analyzer/capture/types.js';
+import type { Dir, FlowState } from '../analyzer/model/flow.js';
+import type { ConnectionTracker } from '../analyzer/model/tracker.js';
+import type { TcpSegment } from '../analyzer/wire/types.js';
+import { ruleInfo } from './catalogue.js';
+import { initiatorIsClient } from './rules/util.js';
+import './detectors.js';
+import type { Finding, NotEvaluable } from './finding.js';
+import {
+  type ConnectionView,
+  type Detector,
+  type FindingInput,
+  type FinishContext,
+  type RuleContext,
+  type RuleSession,
+  registeredDetectors,
+} from './registry.js';
+
+/** Result of checking one capture. */
+export interface CheckResult {
+  file: string;
+  analysis: CaptureAnalysis;
+  /** Findings sorted by connection, then first frame. */
+  findings: Finding[];
+  notEvaluable: NotEvaluable[];
+  /** Rule IDs the detectors that ran can emit. */
+  rulesRun: string[];
+  /** Checks that were evaluated and held, per rule and connection (e.g. HMACs and checksums verified). */
+  passes: RulePass[];
+}
+
+/** `count` evaluations of rule `id` held on `connection`. */
+export interface RulePass {
+  id: string;
+  connection?: number;
+  count: number;
+}
+
+const MAX_FRAMES = 20;
+
+interface Pending {
+  finding: Finding;
+  tcpStream?: number;
+}
+
+class Collector implements RuleContext {
+  readonly pending = new Map<string, Pending>();
+  readonly notEval = new Map<string, { id: string; tcpStream?: number; reason: string }>();
+  private seq = 0;
+  readonly passes = new Map<string, { id: string; tcpStream?: number; count: number }>();
+
+  pass(id: string, flow?: FlowState): void {
+    const k = `${id}|${flow?.tcpStream ?? '-'}`;
+    const p = this.passes.get(k);
+    if (p !== undefined) p.count++;
+    else {
+      const e: { id: string; tcpStream?: number; count: number } = { id, count: 1 };
+      if (flow !== undefined) e.tcpStream = flow.tcpStream;
+      this.passes.set(k, e);
+    }
+  }
+
+  report(f: FindingInput, flow?: FlowState): void {
+    const info = ruleInfo(f.id);
+    const stream = flow?.tcpStream;
+    const aggKey = f.key !== undefined ? `${f.id}|${stream ?? '-'}|${f.key}` : `#${this.seq++}`;
+    const prev = this.pending.get(aggKey);
+    if (prev !== undefined) {
+      const fr = f.frames[0];
+      if (fr !== undefined && prev.finding.frames.length < MAX_FRAMES && !prev.finding.frames.includes(fr)) prev.finding.frames.push(fr);
+      const ev = (prev.finding.evidence ??= {});
+      ev.occurrences = (typeof ev.occurrences === 'number' ? ev.occurrences : 1) + 1;
+      return;
+    }
+    const finding: Finding = {
+      id: f.id,
+      rfc: f.rfc ?? info?.rfc ?? '',
+      severity: f.severity ?? info?.severity ?? 'info',
+      group: f.group ?? info?.group ?? 'protocol',
+      frames: f.frames.slice(0, MAX_FRAMES),
+      message: f.message,
+    };
+    if (f.evidence !== undefined) finding.evidence = { ...f.evidence };
+    const p: Pending = { finding };
+    if (stream !== undefined) p.tcpStream = stream;
+    this.pending.set(aggKey, p);
+  }
+
+  notEvaluable(id: string, flow: FlowState | undefined, reason: string): void {
+    const k = `${id}|${flow?.tcpStream ?? '-'}`;
+    if (this.notEval.has(k)) return;
+    const e: { id: string; tcpStream?: number; reason: string } = { id, reason };
+    if (flow !== undefined) e.tcpStream = flow.tcpStream;
+    this.notEval.set(k, e);
+  }
+}
+
+/**
+ * Observer that fans segments out to every session and remembers flows by tcp.stream, weakly: a flow the
+ * tracker evicts (state limit) is not kept alive here; dead entries are pruned as new flows appear.
+ */
+class Fanout {
+  private readonly refs = new Map<number, WeakRef<FlowState>>();
+  private sincePrune = 0;
+  /** Held so the tracker (and the flows it keeps) outlives analyzeFile until the end-of-capture pass. */
+  tracker: ConnectionTracker | undefined;
+  constructor(private readonly sessions: RuleSession[]) {}
+  flow(tcpStream: number): FlowState | undefined {
+    return this.refs.get(tcpStream)?.deref();
+  }
+  onSegment(seg: TcpSegment, flow: FlowState, dir: Dir, time: number, tracker: ConnectionTracker, frame?: Frame): void {
+    this.tracker = tracker;
+    if (!this.refs.has(flow.tcpStream)) {
+      this.refs.set(flow.tcpStream, new WeakRef(flow));
+      if (++this.sincePrune >= 65536) {
+        this.sincePrune = 0;
+        for (const [k, r] of this.refs) if (r.deref() === undefined) this.refs.delete(k);
+      }
+    }
+    const s = this.sessions;
+    for (let i = 0; i < s.length; i++) s[i]!.onSegment(seg, flow, dir, time, tracker, frame);
+  }
+}
+
+export interface CheckOptions extends Omit<AnalyzeOptions, 'observers'> {
+  /** Detectors to run (default: every registered one). */
+  detectors?: readonly Detector[];
+}
+
+/**
+ * Check one capture file against the rule catalogue.
+ * Rejects only when the file cannot be opened (like {@link analyzeFile}); bad content yields findings/errors.
+ */
+export async function checkFile(path: string, opts: CheckOptions = {}): Promise<CheckResult> {
+  const detectors = opts.detectors ?? registeredDetectors();
+  const collector = new Collector();
+  const sessions = detectors.map((d) => d.create(collector));
+  const fan = new Fanout(sessions);
+  const { detectors: _d, ...analyzeOpts } = opts;
+  const analysis = await analyzeFile(path, { ...analyzeOpts, observers: [fan] });
+
+  // Resolve connections: tcp.stream → (connection id, subflow id).
+  const where = new Map<number, { connection: number; subflow: number }>();
+  const views: ConnectionView[] = [];
+  const viewOfStream = new Map<number, ConnectionView>();
+  for (const conn of analysis.connections) {
+    const flows: FlowState[] = [];
+    let root: FlowState | undefined;
+    conn.subflows.forEach((sf, i) => {
+      where.set(sf.tcpStream, { connection: conn.id, subflow: i });
+      const f = fan.flow(sf.tcpStream);
+      if (f !== undefined) {
+        flows.push(f);
+        if (root === undefined && f.keys !== undefined) root = f;
+      }
+    });
+    if (root === undefined) root = flows.find((f) => f.syn?.option?.type === 'MP_CAPABLE' || f.synAck?.option?.type === 'MP_CAPABLE' || f.anyMpc !== undefined);
+    const v: ConnectionView = { conn, flows };
+    if (root !== undefined) v.root = root;
+    views.push(v);
+    for (const sf of conn.subflows) viewOfStream.set(sf.tcpStream, v);
+  }
+
+  const connectionOf = (f: FlowState): ConnectionView | undefined => viewOfStream.get(f.tcpStream);
+  const hostOf = (f: FlowState, dir: Dir): 'client' | 'server' | undefined => {
+    const v = connectionOf(f);
+    if (v === undefined) return undefined;
+    const flowClientIsConnClient = joinInitiatorIsClient(f, v);
+    if (flowClientIsConnClient === undefined) return undefined;
+    return (dir === 0) === flowClientIsConnClient ? 'client' : 'server';
+  };
+  const fin: FinishContext = {
+    analysis,
+    connections: views,
+    connectionOf,
+    hostOf,
+    report: (f, flow) => collector.report(f, flow),
+    notEvaluable: (id, flow, reason) => collector.notEvaluable(id, flow, reason),
+    pass: (id, flow) => collector.pass(id, flow),
+  };
+  for (const s of sessions) s.finish?.(fin);
+  // Rules that need both directions cannot be judged on a connection captured one way only.
+  const twoDir = detectors.flatMap((d) => d.rules).filter((id) => ruleInfo(id)?.observability === '2D');
+  for (const v of views) {
+    const first = v.flows[0];
+    if (first === undefined) continue;
+    const c2s = v.flows.some((f) => f.packets[0] > 0);
+    const s2c = v.flows.some((f) => f.packets[1] > 0);
+    if (c2s && s2c) continue;
+    for (const id of twoDir) collector.notEvaluable(id, first, `only the ${c2s ? 'client → server' : 'server → client'} direction was captured`);
+  }
+
+  const findings: Finding[] = [];
+  for (const p of collector.pending.values()) {
+    const f = p.finding;
+    if (p.tcpStream !== undefined) {
+      const w = where.get(p.tcpStream);
+      if (w !== undefined) {
+        f.connection = w.connection;
+        f.subflow = w.subflow;
+      }
+    }
+    findings.push(f);
+  }
+  findings.sort((a, b) => (a.connection ?? -1) - (b.connection ?? -1) || (a.frames[0] ?? 0) - (b.frames[0] ?? 0) || a.id.localeCompare(b.id));
+  const notEvaluable: NotEvaluable[] = [];
+  const seenNe = new Set<string>();
+  for (const e of collector.notEval.values()) {
+    const w = e.tcpStream !== undefined ? where.get(e.tcpStream) : undefined;
+    const k = `${e.id}|${w?.connection ?? '-'}`;
+    if (seenNe.has(k)) continue;
+    seenNe.add(k);
+    const ne: NotEvaluable = { id: e.id, reason: e.reason };
+    if (w !== undefined) ne.connection = w.connection;
+    notEvaluable.push(ne);
+  }
+  notEvaluable.sort((a, b) => (a.connection ?? -1) - (b.connection ?? -1) || a.id.localeCompare(b.id));
+  const passAgg = new Map<string, RulePass>();
+  for (const p of collector.passes.values()) {
+    const w = p.tcpStream !== undefined ? where.get(p.tcpStream) : undefined;
+    const k = `${p.id}|${w?.connection ?? '-'}`;
+    const prev = passAgg.get(k);
+    if (prev !== undefined) prev.count += p.count;
+    else {
+      const rp: RulePass = { id: p.id, count: p.count };
+      if (w !== undefined) rp.connection = w.connection;
+      passAgg.set(k, rp);
+    }
+  }
+  const passes = [...passAgg.values()].sort((a, b) => (a.connection ?? -1) - (b.connection ?? -1) || a.id.localeCompare(b.id));
+  const rulesRun = [...new Set(detectors.flatMap((d) => d.rules))].sort();
+  return { file: path, analysis, findings, notEvaluable, rulesRun, passes };
+}
+
+function joinInitiatorIsClient(f: FlowState, v: ConnectionView): boolean | undefined {
+  return initiatorIsClient(f, v.root);
+}

@@ -1,0 +1,95 @@
+/**
+ * Conformance rule registry: how rule modules and middlebox detectors plug into `check`.
+ *
+ * A {@link Detector} names the rule IDs it can emit and creates one {@link RuleSession} per capture.
+ * A session is a streaming {@link SegmentObserver} (called for every TCP segment, in capture order, with
+ * the captured frame) plus an optional end-of-capture pass over the model ({@link RuleSession.finish}).
+ * Sessions report through a {@link RuleContext}; the engine (conformance/engine.ts) fills in the
+ * connection/subflow indices, RFC section, default severity and group from the catalogue, and
+ * aggregates repeats. Contract summary in docs/CONTRACTS.md ("Conformance rule registry").
+ */
+import type { CaptureAnalysis, SegmentObserver } from '../analyzer/analyze.js';
+import type { Dir, FlowState } from '../analyzer/model/flow.js';
+import type { Connection } from '../analyzer/model/types.js';
+import type { Finding } from './finding.js';
+
+/**
+ * What a rule reports. `rfc`, `severity` and `group` default to the catalogue entry of `id`;
+ * `connection`/`subflow` are filled in from `flow` by the engine.
+ */
+export interface FindingInput {
+  id: string;
+  frames: number[];
+  message: string;
+  evidence?: Finding['evidence'];
+  severity?: Finding['severity'];
+  group?: Finding['group'];
+  rfc?: string;
+  /**
+   * Aggregation key: later reports with the same (id, flow, key) only add their first frame (up to 20)
+   * and increment `evidence.occurrences`, so a per-packet violation yields one finding per subflow.
+   */
+  key?: string;
+}
+
+/** Where sessions send their results. */
+export interface RuleContext {
+  /** Report a finding about `flow` (its connection and subflow), or about the capture when omitted. */
+  report(f: FindingInput, flow?: FlowState): void;
+  /** Rule `id` cannot be judged for `flow`'s connection (missing direction/handshake/payload). Deduplicated per connection. */
+  notEvaluable(id: string, flow: FlowState | undefined, reason: string): void;
+  /** Rule `id` was evaluated on `flow`'s connection and held (e.g. one HMAC or one mapping checksum verified). */
+  pass(id: string, flow?: FlowState): void;
+}
+
+/** One MPTCP connection as seen at the end of the capture, for end-of-capture passes. */
+export interface ConnectionView {
+  /** The model's connection (analyze --json `connections[]`). */
+  conn: Connection;
+  /** Flows of its subflows, in subflow order (undefined where a flow was not seen by the observer). */
+  flows: FlowState[];
+  /** The initial subflow's flow (holds `keys`), if captured. */
+  root?: FlowState;
+}
+
+/** The end-of-capture context. */
+export interface FinishContext extends RuleContext {
+  analysis: CaptureAnalysis;
+  connections: ConnectionView[];
+  /** The connection a flow belongs to (undefined for plain TCP flows). */
+  connectionOf(flow: FlowState): ConnectionView | undefined;
+  /**
+   * Which connection-level host sent segments of direction `dir` on `flow`: 'client' = the host that
+   * sent the initial subflow's SYN. For a join opened by the connection's server, dir 0 is the server.
+   */
+  hostOf(flow: FlowState, dir: Dir): 'client' | 'server' | undefined;
+}
+
+/** A per-capture rule instance: streaming observer plus optional end-of-capture pass. */
+export interface RuleSession extends SegmentObserver {
+  finish?(ctx: FinishContext): void;
+}
+
+/** A rule module or middlebox detector. */
+export interface Detector {
+  /** Short name (`opt`, `join`, `mbx-strip`, …). */
+  name: string;
+  /** Rule IDs it may emit (must be in conformance/catalogue.ts). */
+  rules: readonly string[];
+  /** New session for one capture. */
+  create(ctx: RuleContext): RuleSession;
+}
+
+const registry: Detector[] = [];
+
+/** Add a detector to the global registry (idempotent by name). Call at module load. */
+export function registerDetector(d: Detector): void {
+  const i = registry.findIndex((x) => x.name === d.name);
+  if (i >= 0) registry[i] = d;
+  else registry.push(d);
+}
+
+/** Registered detectors, in registration order. */
+export function registeredDetectors(): readonly Detector[] {
+  return registry;
+}

@@ -1,0 +1,42 @@
+/**
+ * No error-severity finding on any clean capture: real Linux 6.18 traces (fixtures/shared-linux without
+ * the 07a/08a/15b interference scenarios; fixtures/kernel without k10/k11, which strip options on
+ * purpose), the format variants of 01-basic, and the well-formed public tcpdump captures. A false error
+ * on a clean Linux trace is a bug (issue 4).
+ * mptcp-dss-oobr.pcap is tcpdump's out-of-bounds-read fuzz capture: its DSS is 3 bytes long (tcpdump
+ * prints "dss[bad opt]"), so it must give exactly the OPT-003 error, at frame 1.
+ */
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES } from '../helpers/fixtures.js';
+import { checkFixture } from './helpers.js';
+
+const CAPTURE = /\.(pcap|pcapng)(\.gz)?$/;
+const list = (dir: string, skip: RegExp): string[] =>
+  readdirSync(`${FIXTURES}/${dir}`, { recursive: true })
+    .map(String)
+    .filter((n) => CAPTURE.test(n) && !skip.test(n))
+    .map((n) => `${dir}/${n}`)
+    .sort();
+
+const clean = [
+  ...list('shared-linux', /^(07a|08a|15b)-/),
+  ...list('kernel', /^k1[01]-/),
+  ...list('variants', /^$/),
+  ...list('public-tcpdump', /dss-oobr/),
+];
+
+describe('no error-severity finding on clean captures', () => {
+  it('covers the fixture set', () => {
+    expect(clean.length).toBeGreaterThan(35);
+  });
+  it.each(clean)('%s', async (rel) => {
+    const r = await checkFixture(rel);
+    expect(r.findings.filter((f) => f.severity === 'error').map((f) => `${f.id} frame ${f.frames[0]}: ${f.message}`)).toEqual([]);
+  });
+  it('mptcp-dss-oobr.pcap: the 3-byte DSS is exactly one OPT-003 error at frame 1', async () => {
+    const r = await checkFixture('public-tcpdump/mptcp-dss-oobr.pcap');
+    const errs = r.findings.filter((f) => f.severity === 'error');
+    expect(errs.map((f) => [f.id, f.frames[0], f.evidence?.length])).toEqual([['OPT-003', 1, 3]]);
+  });
+});
