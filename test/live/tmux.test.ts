@@ -35,7 +35,9 @@ describe.runIf(HAVE_TMUX)('live TUI in a real terminal (tmux)', () => {
     const sc = readSidecar(REL);
     const facts = tcpdumpFacts(REL);
     const rmFrame = [...facts].find(([, it]) => it.some((i) => i.name === 'rem-addr'))![0];
-    const cmd = `${process.execPath} ${join(REPO_ROOT, 'bin', 'mptcpscope.js')} live -r ${join(FIXTURES, REL)} --speed 4; echo LIVE-EXITED:$?; sleep 30`;
+    // ink renders only the last frame when it thinks it runs in CI (is-in-ci: CI / CONTINUOUS_INTEGRATION);
+    // a person at a terminal has neither, so the child runs without them.
+    const cmd = `env -u CI -u CONTINUOUS_INTEGRATION ${process.execPath} ${join(REPO_ROOT, 'bin', 'mptcpscope.js')} live -r ${join(FIXTURES, REL)} --speed 4; echo LIVE-EXITED:$?; sleep 30`;
     const r = spawnSync('tmux', ['new-session', '-d', '-s', SESSION, '-x', '130', '-y', '32', cmd]);
     expect(r.status).toBe(0);
     // Wait until the replay has reached its end ("end of capture" in the status bar).
