@@ -9,25 +9,18 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkAgainstKernel } from '../helpers/kernel-truth.js';
+import { kernelSkipReason } from '../helpers/kernel-env.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const GENERATE = join(REPO, 'fixtures/generator/generate.sh');
 const RUN_ID = `vt${process.pid}`;
 const NS_PREFIX = `mps-${RUN_ID}-`;
 
-function skipReason(): string | null {
-  if (process.platform !== 'linux') return 'not Linux';
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return 'not root';
-  const enabled = '/proc/sys/net/mptcp/enabled';
-  if (!existsSync(enabled)) return 'kernel without MPTCP (/proc/sys/net/mptcp missing)';
-  if (readFileSync(enabled, 'utf8').trim() !== '1') return 'net.mptcp.enabled is not 1';
-  return null;
-}
-const SKIP = skipReason();
+const SKIP = kernelSkipReason();
 
 /** One TCP segment as seen in a capture: just what these checks need. */
 interface Seg {

@@ -10,21 +10,21 @@
  * Everything lives in namespaces created here and is deleted afterwards.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeFile } from '../../analyzer/analyze.js';
 import type { LiveEvent } from '../../cli/ui/state.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
+import { kernelSkipReason } from '../helpers/kernel-env.js';
 
 const CLI = join(REPO_ROOT, 'bin', 'mptcpscope.js');
 const XFER = join(REPO_ROOT, 'fixtures', 'generator', 'mptcp_xfer.py');
 
 function skipReason(): string | null {
-  if (process.getuid?.() !== 0) return 'not root';
-  if (!existsSync('/proc/sys/net/mptcp/enabled')) return 'kernel without MPTCP';
-  if (readFileSync('/proc/sys/net/mptcp/enabled', 'utf8').trim() !== '1') return 'net.mptcp.enabled is not 1';
+  const kernel = kernelSkipReason();
+  if (kernel !== null) return kernel;
   if (spawnSync('ip', ['-V']).status !== 0) return 'iproute2 missing';
   if (spawnSync('python3', ['--version']).status !== 0) return 'python3 missing';
   return null;

@@ -5,27 +5,20 @@
  * Needs root and an MPTCP kernel; skipped (reason in the suite name) otherwise.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffCaptures } from '../../analyzer/middlebox/diff.js';
 import { middleboxDetector } from '../../analyzer/middlebox/detectors.js';
 import { checkFile } from '../../conformance/engine.js';
+import { kernelSkipReason } from '../helpers/kernel-env.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const GENERATE = join(REPO, 'fixtures/generator/generate.sh');
 const RUN_ID = `mb${process.pid}`;
 
-function skipReason(): string | null {
-  if (process.platform !== 'linux') return 'not Linux';
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return 'not root';
-  const enabled = '/proc/sys/net/mptcp/enabled';
-  if (!existsSync(enabled)) return 'kernel without MPTCP';
-  if (readFileSync(enabled, 'utf8').trim() !== '1') return 'net.mptcp.enabled is not 1';
-  return null;
-}
-const SKIP = skipReason();
+const SKIP = kernelSkipReason();
 
 describe.skipIf(SKIP !== null)(`middlebox interference, fresh kernel run (${SKIP === null ? 'root + MPTCP kernel' : `SKIPPED: ${SKIP}`})`, () => {
   let out = '';

@@ -4,19 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LinkType } from '../../analyzer/capture/types.js';
-import type { DecodeIssue } from '../../analyzer/issue.js';
-import { decodePacket } from '../../analyzer/wire/packet.js';
-import type { PacketDecode, TcpSegment } from '../../analyzer/wire/types.js';
 import { concat, ethernet, ipv4, ipv6, makeFrame, tcp, tcp4Frame, tcp6Frame } from '../helpers/packet-builder.js';
+import { run, segOf } from '../helpers/decode.js';
 
-function run(frame: Parameters<typeof decodePacket>[0]): { d: PacketDecode; issues: DecodeIssue[] } {
-  const issues: DecodeIssue[] = [];
-  return { d: decodePacket(frame, 'x.pcap', issues), issues };
-}
-function segOf(d: PacketDecode): TcpSegment {
-  if (d.kind !== 'tcp') throw new Error(`expected tcp, got ${JSON.stringify(d)}`);
-  return d.segment;
-}
 
 describe('IPv4', () => {
   it('plain header: addresses, TTL, ID, lengths', () => {

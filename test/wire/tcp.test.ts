@@ -5,22 +5,12 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { DecodeIssue } from '../../analyzer/issue.js';
-import { decodePacket } from '../../analyzer/wire/packet.js';
-import type { PacketDecode, TcpSegment } from '../../analyzer/wire/types.js';
 import { TcpFlag } from '../../analyzer/wire/types.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 import { fromHex, makeFrame, tcp4Frame, tcp6Frame } from '../helpers/packet-builder.js';
 import { readClassicPcap } from '../helpers/pcap-walker.js';
+import { run, segOf } from '../helpers/decode.js';
 
-function run(frame: Parameters<typeof decodePacket>[0]): { d: PacketDecode; issues: DecodeIssue[] } {
-  const issues: DecodeIssue[] = [];
-  return { d: decodePacket(frame, 'x.pcap', issues), issues };
-}
-function segOf(d: PacketDecode): TcpSegment {
-  if (d.kind !== 'tcp') throw new Error(`expected tcp, got ${JSON.stringify(d)}`);
-  return d.segment;
-}
 
 const TCP_AT = 14 + 20; // Ethernet + IPv4
 const OPT_AT = TCP_AT + 20;
@@ -189,8 +179,7 @@ describe('snaplen cuts are capture facts: truncated + capture: true, never malfo
     for (let snap = 40; snap <= 110; snap += 3) {
       for (const f of sample) {
         const cut = makeFrame(f.data.slice(0, Math.min(snap, f.data.length)), f.linkType, { number: f.number, originalLength: f.originalLength });
-        const issues: DecodeIssue[] = [];
-        const d = decodePacket(cut, 'cut', issues);
+        const { d, issues } = run(cut);
         for (const i of issues) expect(i.kind === 'truncated' && i.capture === true, JSON.stringify(i)).toBe(true);
         if (d.kind === 'tcp' && d.segment.headerTruncated) truncatedHeaders++;
       }
