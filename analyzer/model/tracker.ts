@@ -150,6 +150,10 @@ export class ConnectionTracker {
       f.keys = { version: v === 0 ? 0 : 1 };
     }
     const k = f.keys;
+    // The SYN/ACK's version is the negotiated one (RFC 8684 §3.1); it applies until a key was hashed.
+    if (synAckOpt?.type === 'MP_CAPABLE' && k.clientKey === undefined && k.serverKey === undefined) {
+      k.version = synAckOpt.version === 0 ? 0 : 1;
+    }
     if (k.serverKey === undefined) {
       const key = (synAckOpt?.type === 'MP_CAPABLE' ? synAckOpt.sendersKey : undefined) ?? f.mpcAck?.option?.receiversKey ?? f.anyMpc?.receiversKey;
       if (key !== undefined) {
@@ -361,16 +365,14 @@ function pickByJoinHmac(f: FlowState, token: number, candidates: ConnBuilder[]):
   return undefined;
 }
 
-function hostKeys(key: bigint | undefined, version: 0 | 1, ip?: string, port?: number): { keys: HostKeys; token?: number } {
-  const keys: HostKeys = { key: null, token: null, idsn: null };
-  if (ip !== undefined) keys.ip = ip;
-  if (port !== undefined) keys.port = port;
-  if (key === undefined) return { keys };
-  const { token, idsn } = deriveKey(key, version);
+/** Keys of one host as reported: hex key, token and IDSN (derived once while streaming, see link()). */
+function hostKeys(key: bigint | undefined, token: number | undefined, idsn: bigint | undefined, ip: string, port: number): HostKeys {
+  const keys: HostKeys = { key: null, token: null, idsn: null, ip, port };
+  if (key === undefined || token === undefined || idsn === undefined) return keys;
   keys.key = hex64(key);
   keys.token = hex32(token);
   keys.idsn = hex64(idsn);
-  return { keys, token };
+  return keys;
 }
 
 function emptyConnection(f: FlowState): Connection {
@@ -401,16 +403,14 @@ function initialConnection(f: FlowState): ConnBuilder {
   const synOpt = f.syn?.option?.type === 'MP_CAPABLE' ? f.syn.option : undefined;
   const synAckOpt = f.synAck?.option?.type === 'MP_CAPABLE' ? f.synAck.option : undefined;
   const ackOpt = f.mpcAck?.option ?? f.anyMpc;
-  const versionNum = synAckOpt?.version ?? synOpt?.version ?? ackOpt?.version ?? 1;
-  const version: 0 | 1 = versionNum === 0 ? 0 : 1;
+  // Keys, tokens and IDSNs were learned (and hashed once) while streaming: ConnectionTracker.link().
+  const k = f.keys ?? { version: 1 };
+  const version = k.version;
   conn.version = version;
-  // Client key: third ACK (Key-A), or the v0 SYN. Server key: SYN/ACK, or Key-B echoed in the third ACK.
-  const clientKey = ackOpt?.sendersKey ?? synOpt?.sendersKey;
-  const serverKey = synAckOpt?.sendersKey ?? ackOpt?.receiversKey;
-  const c = hostKeys(clientKey, version, f.clientIp, f.clientPort);
-  const s = hostKeys(serverKey, version, f.serverIp, f.serverPort);
-  conn.client = c.keys;
-  conn.server = s.keys;
+  const clientKey = k.clientKey;
+  const serverKey = k.serverKey;
+  conn.client = hostKeys(clientKey, k.clientToken, k.clientIdsn, f.clientIp, f.clientPort);
+  conn.server = hostKeys(serverKey, k.serverToken, k.serverIdsn, f.serverIp, f.serverPort);
   conn.keysKnown = clientKey !== undefined && serverKey !== undefined;
   if (f.syn?.option && f.synAck?.option && f.mpcAck) conn.handshake = 'complete';
   else if (f.syn !== undefined || f.synAck !== undefined) conn.handshake = 'partial';
@@ -423,8 +423,8 @@ function initialConnection(f: FlowState): ConnBuilder {
   const b: ConnBuilder = { conn, flows: [f], firstTcpStream: f.tcpStream, version };
   if (clientKey !== undefined) b.clientKey = clientKey;
   if (serverKey !== undefined) b.serverKey = serverKey;
-  if (c.token !== undefined) b.clientToken = c.token;
-  if (s.token !== undefined) b.serverToken = s.token;
+  if (k.clientToken !== undefined) b.clientToken = k.clientToken;
+  if (k.serverToken !== undefined) b.serverToken = k.serverToken;
   return b;
 }
 

@@ -96,6 +96,17 @@ describe('MP_CAPABLE handshake', () => {
     expect(c.server).toMatchObject({ token: '3383d918', idsn: '9e1ae42f702627a9' });
   });
 
+  it('a v1 SYN answered by a v0 SYN/ACK negotiates v0: keys are hashed with SHA-1', () => {
+    const { connections } = new Trace()
+      .add(C, S, [
+        { from: 'c', flags: SYN, opts: [mpcSyn] },
+        { from: 's', flags: SYN | ACK, opts: [{ ...mpcSynAck, version: 0 } as Opt] },
+      ])
+      .result();
+    expect(connections[0]!.version).toBe(0);
+    expect(connections[0]!.server).toMatchObject({ token: '3383d918', idsn: '9e1ae42f702627a9' });
+  });
+
   it('checksum is negotiated when either the SYN or the SYN/ACK sets A (RFC 8684 §3.1)', () => {
     const a = { ...mpcSynAck, flags: 0x81 };
     expect(new Trace().add(C, S, handshake([a])).result().connections[0]!.checksum).toBe(true);
