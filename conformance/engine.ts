@@ -5,7 +5,7 @@
  * Memory: the engine keeps one entry per flow (live state) and the findings (aggregated per rule,
  * subflow and key), never per-packet records.
  */
-import { type AnalyzeOptions, type CaptureAnalysis, analyzeFile } from '../analyzer/analyze.js';
+import { type AnalyzeOptions, type CaptureAnalysis, type SegmentObserver, analyzeFile } from '../analyzer/analyze.js';
 import type { Frame } from '../analyzer/capture/types.js';
 import type { Dir, FlowState } from '../analyzer/model/flow.js';
 import type { ConnectionTracker } from '../analyzer/model/tracker.js';
@@ -130,9 +130,11 @@ class Fanout {
   }
 }
 
-export interface CheckOptions extends Omit<AnalyzeOptions, 'observers'> {
+export interface CheckOptions extends AnalyzeOptions {
   /** Detectors to run (default: every registered one). */
   detectors?: readonly Detector[];
+  /** Further observers run in the same pass, after the detectors (e.g. a TimelineObserver). */
+  observers?: SegmentObserver[];
 }
 
 /**
@@ -144,8 +146,8 @@ export async function checkFile(path: string, opts: CheckOptions = {}): Promise<
   const collector = new Collector();
   const sessions = detectors.map((d) => d.create(collector));
   const fan = new Fanout(sessions);
-  const { detectors: _d, ...analyzeOpts } = opts;
-  const analysis = await analyzeFile(path, { ...analyzeOpts, observers: [fan] });
+  const { detectors: _d, observers: extra, ...analyzeOpts } = opts;
+  const analysis = await analyzeFile(path, { ...analyzeOpts, observers: [fan, ...(extra ?? [])] });
 
   // Resolve connections: tcp.stream → (connection id, subflow id).
   const where = new Map<number, { connection: number; subflow: number }>();
