@@ -193,6 +193,8 @@ export interface LabRun {
   failingRules: string[];
   /** `FILE: outcome` of every failing expectation. */
   failing: string[];
+  /** `FILE: message` of every failing expectation (one line, with the numbers). */
+  details: string[];
   /** Seconds the lab run took (namespaces, traffic, captures), from lab-run.json. */
   labSeconds: number | null;
   gate: FixtureVerdict | null;
@@ -200,18 +202,21 @@ export interface LabRun {
 }
 
 /** Union of the failing rule IDs and failing outcomes of a fixture verdict. */
-function failures(v: FixtureVerdict): { rules: string[]; failing: string[] } {
+function failures(v: FixtureVerdict): { rules: string[]; failing: string[]; details: string[] } {
   const rules = new Set<string>();
   const failing: string[] = [];
-  for (const c of v.captures) {
-    for (const r of c.failingRules) rules.add(r);
-    for (const f of c.failing) failing.push(`${c.file}: ${f}`);
+  const details: string[] = [];
+  const items: Array<{ label: string; item: FixtureVerdict['captures'][number] | FixtureVerdict['diffs'][number] }> = [
+    ...v.captures.map((c) => ({ label: c.file, item: c })),
+    ...v.diffs.map((d) => ({ label: d.name, item: d })),
+  ];
+  for (const { label, item } of items) {
+    for (const r of item.failingRules) rules.add(r);
+    for (const f of item.failing) failing.push(`${label}: ${f}`);
+    for (const o of item.outcomes) if (!o.passed) details.push(`${label}: ${o.message}`);
+    if (item.error !== undefined) details.push(`${label}: ${item.error}`);
   }
-  for (const d of v.diffs) {
-    for (const r of d.failingRules) rules.add(r);
-    for (const f of d.failing) failing.push(`${d.name}: ${f}`);
-  }
-  return { rules: [...rules].sort(), failing };
+  return { rules: [...rules].sort(), failing, details };
 }
 
 const matches = (id: string, pattern: string): boolean => id === pattern || (!pattern.includes('-') && id.split('-')[0] === pattern);
@@ -361,7 +366,7 @@ export async function runLab(opts: LabCliOptions): Promise<number> {
         const expected = expectedFor(p, s);
         const run: LabRun = {
           profile: p.name, profilePath: p.path, scenario: s, fixture, verdict: 'error', expected,
-          asExpected: false, problems: [], failingRules: [], failing: [], labSeconds: labSeconds(fixture), gate: null,
+          asExpected: false, problems: [], failingRules: [], failing: [], details: [], labSeconds: labSeconds(fixture), gate: null,
         };
         if (!existsSync(join(fixture, 'expect.json')) || !existsSync(join(fixture, 'lab-run.json'))) {
           run.error = `the lab run did not complete (lab.sh exit ${rc}; see its messages above)`;
@@ -376,6 +381,7 @@ export async function runLab(opts: LabCliOptions): Promise<number> {
               const f = failures(v);
               run.failingRules = f.rules;
               run.failing = f.failing;
+              run.details = f.details;
               run.verdict = v.captures.some((c) => c.error !== undefined) || v.diffs.some((d) => d.error !== undefined) ? 'error' : v.passed ? 'pass' : 'fail';
             }
           } catch (e) {
@@ -414,7 +420,7 @@ export function formatLab(runs: LabRun[], profiles: LabProfile[], out: string | 
       const t = r.labSeconds !== null ? `${r.labSeconds.toFixed(1)} s` : '';
       lines.push(`  ${r.scenario.padEnd(13)} ${v.padEnd(5)} expected ${r.expected.verdict.padEnd(4)} ${r.asExpected ? 'ok' : 'NOT AS EXPECTED'}  ${t}`);
       if (r.failingRules.length > 0) lines.push(`      failing rules: ${r.failingRules.join(', ')}`);
-      for (const f of r.failing) lines.push(`      failed: ${f}`);
+      for (const f of r.details) lines.push(`      failed: ${f.length > 200 ? `${f.slice(0, 197)}...` : f}`);
       for (const pr of r.problems) lines.push(`      problem: ${pr}`);
     }
   }
@@ -438,7 +444,7 @@ export function labJunit(runs: LabRun[], seconds: number): string {
       const detail = [
         `gate verdict: ${r.verdict} (expected ${r.expected.verdict}${r.expected.rules !== undefined ? `, rules ${r.expected.rules.join(', ')}` : ''})`,
         ...(r.failingRules.length > 0 ? [`failing rules: ${r.failingRules.join(', ')}`] : []),
-        ...r.failing.map((x) => `failed: ${x}`),
+        ...r.details.map((x) => `failed: ${x}`),
         ...r.problems.map((x) => `problem: ${x}`),
         `fixture: ${r.fixture}`,
       ].join('\n');
