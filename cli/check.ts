@@ -13,8 +13,10 @@ import { toJson } from '../conformance/report/json.js';
 import { toJunit } from '../conformance/report/junit.js';
 import { formatText } from '../conformance/report/text.js';
 import { ExitCode } from './exit-codes.js';
+import { type GateCliOptions, runCheckExpect } from './gate.js';
 
 interface CheckCliOptions {
+  expect?: string;
   json?: boolean;
   junit?: string;
   policy?: string;
@@ -28,13 +30,24 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     .option('--json', 'JSON output (one object per file; an array when several files)')
     .option('--junit <file>', 'also write JUnit XML (one testcase per rule and connection)')
     .option('--policy <file>', 'policy JSON: {"rules": {"DSS-002": "warn", "FB": "error", "middlebox": "ignore"}, "severity": {"warning": "error"}}')
+    .option('--expect <file>', 'judge the captures against a fixture\'s expect.json (docs/expect.md): counts, fallback, required/forbidden rules, metric bounds')
     .addHelpText(
       'after',
       `
 Exit codes: 0 no finding fails the policy (default: error-severity findings fail); 1 at least one does;
-2 a file could not be read or the policy file is invalid.`,
+2 a file could not be read or the policy file is invalid.
+With --expect: 0 every expectation holds and no unexpected finding fails the policy; 1 otherwise;
+2 invalid expect.json (file and JSON path), or no captures[] entry for a capture's file name.`,
     )
     .action(async (files: string[], opts: CheckCliOptions) => {
+      if (opts.expect !== undefined) {
+        const o: GateCliOptions = {};
+        if (opts.json === true) o.json = true;
+        if (opts.junit !== undefined) o.junit = opts.junit;
+        if (opts.policy !== undefined) o.policy = opts.policy;
+        setExit((await runCheckExpect(opts.expect, files, o)).exitCode);
+        return;
+      }
       setExit(await runCheck(files, opts));
     });
 }

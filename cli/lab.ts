@@ -19,8 +19,9 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import AjvModule from 'ajv';
 import type { Command } from 'commander';
-import { type FixtureVerdict, gateSuite } from '../conformance/gate.js';
-import { xmlEscape } from '../conformance/report/junit.js';
+import type { FixtureVerdict } from '../conformance/gate.js';
+import { gateToJunit, xmlEscape } from '../conformance/report/junit.js';
+import { runGate } from './gate.js';
 import { ExitCode } from './exit-codes.js';
 
 /** Scenario names of fixtures/lab/lab.sh, in its order. */
@@ -245,6 +246,7 @@ interface LabCliOptions {
   scenario: string[];
   out?: string;
   junit?: string;
+  gateJunit?: string;
   json?: boolean;
   keep?: boolean;
 }
@@ -259,6 +261,7 @@ export function registerLab(program: Command, setExit: (code: number) => void): 
     .option('--scenario <name>', `scenario, repeatable: ${LAB_SCENARIOS.join(', ')} (default: the profile's list, else all)`, collect, [])
     .option('--out <dir>', 'where the fixture folders go (OUT/PROFILE/SCENARIO; kept); default: a temporary folder, removed unless --keep')
     .option('--junit <file>', 'write JUnit XML: one testsuite per profile, one testcase per scenario')
+    .option('--gate-junit <file>', "also write the gate's JUnit XML: one testsuite per fixture (PROFILE/SCENARIO), one testcase per expectation")
     .option('--json', 'JSON output')
     .option('--keep', 'keep the temporary output folder (and lab.sh\'s raw logs)')
     .addHelpText(
@@ -372,7 +375,7 @@ export async function runLab(opts: LabCliOptions): Promise<number> {
           run.error = `the lab run did not complete (lab.sh exit ${rc}; see its messages above)`;
         } else {
           try {
-            const g = await gateSuite(fixture);
+            const g = await runGate(fixture, { silent: true });
             const v = g.fixtures[0];
             if (v === undefined || v.error !== undefined) {
               run.error = v?.error ?? 'the gate found no fixture';
@@ -396,6 +399,11 @@ export async function runLab(opts: LabCliOptions): Promise<number> {
     const seconds = (Date.now() - t0) / 1000;
     code = runs.some((r) => r.verdict === 'error') ? ExitCode.BAD_INPUT : runs.every((r) => r.asExpected) ? ExitCode.OK : ExitCode.FAILED;
     if (opts.junit !== undefined) await writeFile(opts.junit, labJunit(runs, seconds));
+    if (opts.gateJunit !== undefined) {
+      // fixture names relative to OUT, as `mptcpscope gate OUT` would name them
+      const fixtures = runs.flatMap((r) => (r.gate !== null ? [{ ...r.gate, name: `${r.profile}/${r.scenario}` }] : []));
+      await writeFile(opts.gateJunit, gateToJunit(fixtures));
+    }
     const keptOut = !tempOut || opts.keep === true;
     process.stdout.write(
       opts.json === true

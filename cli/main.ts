@@ -7,6 +7,7 @@ import { registerAnalyze } from './analyze.js';
 import { registerCheck } from './check.js';
 import { registerDiff } from './diff.js';
 import { ExitCode } from './exit-codes.js';
+import { registerGate } from './gate.js';
 import { registerLab } from './lab.js';
 import { registerLive } from './live.js';
 import { registerTimeline } from './timeline.js';
@@ -32,6 +33,7 @@ Exit codes:
   registerAnalyze(program, setExit);
   registerCheck(program, setExit);
   registerDiff(program, setExit);
+  registerGate(program, setExit);
   registerLab(program, setExit);
   registerLive(program, setExit);
   registerTimeline(program, setExit);

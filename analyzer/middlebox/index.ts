@@ -5,3 +5,4 @@
 export { MIDDLEBOX_RULES, MiddleboxSession, middleboxDetector } from './detectors.js';
 export { type DiffOptions, type DiffResult, diffCaptures } from './diff.js';
 export { STRIP_NOP_RUN, longestNopRun, payloadHash } from './option-space.js';
+export { diffFindings, isMptcpOptionName } from './diff-findings.js';

@@ -67,3 +67,70 @@ export function toJunit(results: JudgedResult[]): string {
   }
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="mptcpscope check" tests="${allTests}" failures="${allFail}" errors="0" skipped="${allSkip}">\n${suites.join('\n')}\n</testsuites>\n`;
 }
+
+/**
+ * `gate --junit FILE` / `check --expect … --junit FILE`: one <testsuite> per fixture (name = fixture folder
+ * relative to the suite), one <testcase> per capture/diff and expectation (`CAPTURE: mptcpConnections`,
+ * `CAPTURE: requiredRules MBX-001`, `CAPTURE: metrics.failoverSeconds`, …, and `CAPTURE: policy`).
+ * A failed expectation is a <failure>; an invalid expect.json or an unreadable capture an <error>.
+ * Findings that did not fail (warnings, accepted required/known ones) go to the policy case's <system-out>.
+ */
+export function gateToJunit(fixtures: GateJunitFixture[]): string {
+  const suites: string[] = [];
+  let all = 0;
+  let allFail = 0;
+  let allErr = 0;
+  for (const fx of fixtures) {
+    const cases: string[] = [];
+    let fail = 0;
+    let err = 0;
+    const cls = xmlEscape(fx.name);
+    if (fx.error !== undefined) {
+      err++;
+      cases.push(`    <testcase classname="${cls}" name="expect.json"><error type="invalid" message="${xmlEscape(fx.error.split('\n')[0]!)}">${xmlEscape(fx.error)}</error></testcase>`);
+    }
+    for (const item of [...fx.captures.map((c) => ({ label: c.file, item: c })), ...fx.diffs.map((d) => ({ label: d.name, item: d }))]) {
+      const it = item.item;
+      for (const o of it.outcomes) {
+        const name = xmlEscape(`${item.label}: ${o.name}`);
+        const time = o.name === 'policy' || o.name === 'readable' ? ` time="${it.seconds.toFixed(3)}"` : '';
+        let body = '';
+        if (!o.passed && it.error !== undefined && o.name === 'readable') {
+          err++;
+          body = `<error type="unreadable" message="${xmlEscape(o.message)}"/>`;
+        } else if (!o.passed) {
+          fail++;
+          const detail = `expected: ${JSON.stringify(o.expected)}\nactual: ${JSON.stringify(o.actual)}${o.rules !== undefined ? `\nrules: ${o.rules.join(', ')}` : ''}\n${o.message}`;
+          body = `<failure type="${xmlEscape(o.name.split(' ')[0]!)}" message="${xmlEscape(o.message)}">${xmlEscape(detail)}</failure>`;
+        }
+        if (o.name === 'policy') {
+          const other = it.findings.filter((f) => f.action !== 'ignore' && !(f.action === 'error' && f.accepted === undefined));
+          const lines = other.map((f) => `${f.action}${f.accepted !== undefined ? ` (${f.accepted}${f.reason !== undefined ? `: ${f.reason}` : ''})` : ''} ${f.severity} ${f.id} frames ${f.frames.join(',')}: ${f.message}`);
+          for (const k of it.staleKnown) lines.push(`stale known entry ${k}: no such finding any more`);
+          if (lines.length > 0) body += `<system-out>${xmlEscape(lines.join('\n'))}</system-out>`;
+        }
+        cases.push(`    <testcase classname="${cls}" name="${name}"${time}${body === '' ? '/>' : `>${body}</testcase>`}`);
+      }
+    }
+    all += cases.length;
+    allFail += fail;
+    allErr += err;
+    suites.push(`  <testsuite name="${cls}" tests="${cases.length}" failures="${fail}" errors="${err}" skipped="0">\n${cases.join('\n')}\n  </testsuite>`);
+  }
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="mptcpscope gate" tests="${all}" failures="${allFail}" errors="${allErr}" skipped="0">\n${suites.join('\n')}\n</testsuites>\n`;
+}
+
+/** The parts of conformance/gate.ts FixtureVerdict that {@link gateToJunit} reads. */
+export interface GateJunitFixture {
+  name: string;
+  error?: string;
+  captures: Array<GateJunitItem & { file: string }>;
+  diffs: Array<GateJunitItem & { name: string }>;
+}
+interface GateJunitItem {
+  error?: string;
+  seconds: number;
+  staleKnown: string[];
+  outcomes: Array<{ name: string; passed: boolean; expected: unknown; actual: unknown; message: string; rules?: string[] }>;
+  findings: Array<{ id: string; severity: string; action: string; accepted?: string; reason?: string; frames: number[]; message: string }>;
+}
