@@ -194,7 +194,7 @@ export interface LabRun {
   failingRules: string[];
   /** `FILE: outcome` of every failing expectation. */
   failing: string[];
-  /** `FILE: message` of every failing expectation (one line, with the numbers). */
+  /** `FILE: outcome: message` of every failing expectation (one line, with the numbers). */
   details: string[];
   /** Seconds the lab run took (namespaces, traffic, captures), from lab-run.json. */
   labSeconds: number | null;
@@ -214,7 +214,7 @@ function failures(v: FixtureVerdict): { rules: string[]; failing: string[]; deta
   for (const { label, item } of items) {
     for (const r of item.failingRules) rules.add(r);
     for (const f of item.failing) failing.push(`${label}: ${f}`);
-    for (const o of item.outcomes) if (!o.passed) details.push(`${label}: ${o.message}`);
+    for (const o of item.outcomes) if (!o.passed) details.push(`${label}: ${o.name}: ${o.message}`);
     if (item.error !== undefined) details.push(`${label}: ${item.error}`);
   }
   return { rules: [...rules].sort(), failing, details };
