@@ -9,8 +9,8 @@
  * changed (= the payload change the diff found), the MASQUERADE address, the hosts' MIB counters.
  * Needs root and an MPTCP kernel; skipped (with the reason in the suite name) otherwise.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,7 +49,13 @@ describe.skipIf(SKIP !== null)(`mptcpscope lab, bundled profiles (${SKIP === nul
   const record = (profile: string, scenario: string): Json => JSON.parse(readFileSync(join(out, profile, scenario, 'lab-run.json'), 'utf8'));
   const cap = (profile: string, scenario: string, vantage: 'client' | 'server'): string => join(out, profile, scenario, `${scenario}.${vantage}.pcap`);
 
+  const labNamespaces = (): string[] => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith('mps-lab-'));
+  const labWorkFolders = (): string[] => readdirSync('/tmp').filter((f) => /^mps-lab\.\d+\./.test(f));
+  let before: { ns: string[]; work: string[] } = { ns: [], work: [] };
+
   beforeAll(() => {
+    // what other lab runs (a developer's, kept with --keep-work) may have left: not ours to judge
+    before = { ns: labNamespaces(), work: labWorkFolders() };
     out = mkdtempSync(join(tmpdir(), 'mps-lab-test-'));
     const t0 = Date.now();
     const r = spawnSync(process.execPath, [CLI, 'lab', '--json', '--out', out, '--junit', join(out, 'lab.junit.xml')], {
@@ -80,9 +86,8 @@ describe.skipIf(SKIP !== null)(`mptcpscope lab, bundled profiles (${SKIP === nul
       'lossy/bulk',
     ]);
     for (const r of lab.runs) expect(r.problems, `${r.profile}/${r.scenario}`).toEqual([]);
-    const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
-    expect(left).not.toMatch(/mps-lab-/);
-    expect(readdirSync('/tmp').filter((f) => /^mps-lab\.\d+\./.test(f))).toEqual([]);
+    expect(labNamespaces().filter((n) => !before.ns.includes(n))).toEqual([]);
+    expect(labWorkFolders().filter((f) => !before.work.includes(f))).toEqual([]);
   });
 
   it('the transparent router passes every scenario: both vantages MPTCP with 2 subflows, no fallback, the diff finds no change', () => {
@@ -175,4 +180,56 @@ describe.skipIf(SKIP !== null)(`mptcpscope lab, bundled profiles (${SKIP === nul
     expect(x.match(/<testcase /g)).toHaveLength(lab.runs.length);
     expect(existsSync(join(out, 'policy.json'))).toBe(true);
   });
+});
+
+describe.skipIf(SKIP !== null)(`mptcpscope lab teardown on Ctrl-C and on a failing hook (${SKIP === null ? 'root + MPTCP kernel' : `SKIPPED: ${SKIP}`})`, () => {
+  const ours = (pid: number): string[] =>
+    spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith(`mps-lab-${pid}-`));
+  let tmp = '';
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'mps-lab-teardown-'));
+  });
+  afterAll(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('SIGINT during a run (namespaces built): exit 130, the namespaces and the DUT program are gone', async () => {
+    const child = spawn(process.execPath, [CLI, 'lab', '--profile', 'payload-rewriter', '--scenario', 'bulk', '--out', join(tmp, 'int')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+    });
+    // lab.sh logs its namespaces (mps-lab-<pid>-1-c ...) once it has built them
+    const labPid = await new Promise<number>((res, rej) => {
+      const t = setInterval(() => {
+        const m = /namespaces mps-lab-(\d+)-1-c/.exec(err);
+        if (m !== null && ours(Number(m[1])).length === 3) {
+          clearInterval(t);
+          res(Number(m[1]));
+        }
+      }, 50);
+      setTimeout(() => {
+        clearInterval(t);
+        rej(new Error(`lab did not start: ${err}`));
+      }, 20_000);
+    });
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((res) => child.on('close', res));
+    expect(code, err).toBe(130);
+    expect(err).toContain('mptcpscope lab: interrupted (namespaces torn down)');
+    expect(ours(labPid)).toEqual([]);
+    expect(spawnSync('pgrep', ['-f', `nfq_flip.py --queue 7`]).status).toBe(1); // no such process left
+  }, 40_000);
+
+  it('a failing dut_setup: exit 2 naming the hook, nothing left behind', () => {
+    const prof = join(tmp, 'broken.sh');
+    writeFileSync(prof, 'dut_setup() {\n  dut iptables -A FORWARD -j NO-SUCH-TARGET\n}\n');
+    const r = spawnSync(process.execPath, [CLI, 'lab', '--profile', prof, '--scenario', 'bulk', '--out', join(tmp, 'broken')], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/failed during broken: dut_setup \(exit \d+\)/);
+    const pid = /namespaces mps-lab-(\d+)-1-c/.exec(r.stderr)?.[1];
+    expect(pid).toBeDefined();
+    expect(ours(Number(pid))).toEqual([]);
+    expect(readdirSync('/tmp').filter((f) => f.startsWith(`mps-lab.${pid}.`))).toEqual([]);
+  }, 40_000);
 });
