@@ -11,9 +11,9 @@
  * families must exist in the catalogue). Every problem is reported with the file and its JSON path.
  */
 import { readFile } from 'node:fs/promises';
-import AjvModule from 'ajv';
 import { RULES, ruleFamily } from './catalogue.js';
 import { POLICY_SCHEMA, type Policy } from './policy.js';
+import { type SchemaError, lazyValidator } from './schema.js';
 
 /** A count: exact, or bounds (inclusive). */
 export type CountExpectation = number | { min?: number; max?: number };
@@ -217,23 +217,7 @@ export const EXPECT_SCHEMA = {
   },
 } as const;
 
-interface AjvError {
-  instancePath: string;
-  message?: string;
-  keyword?: string;
-  params?: Record<string, unknown>;
-}
-type Validate = ((d: unknown) => boolean) & { errors?: AjvError[] | null };
-let validator: Validate | undefined;
-
-function validate(): Validate {
-  if (validator === undefined) {
-    const Ajv = (AjvModule as unknown as { default?: typeof AjvModule }).default ?? AjvModule;
-    const ajv = new (Ajv as unknown as new (o: object) => { compile(s: unknown): Validate })({ allErrors: true, strict: false });
-    validator = ajv.compile(EXPECT_SCHEMA);
-  }
-  return validator;
-}
+const validate = lazyValidator(EXPECT_SCHEMA);
 
 /** An invalid expect.json: `problems` are `JSON-path: message` lines; `message` names the file. */
 export class ExpectError extends Error {
@@ -256,7 +240,7 @@ export function jsonPath(pointer: string): string {
     .join('')}`;
 }
 
-function describeError(e: AjvError): string {
+function describeError(e: SchemaError): string {
   const p = e.params ?? {};
   if (e.keyword === 'additionalProperties' && typeof p.additionalProperty === 'string') return `unknown field "${p.additionalProperty}"`;
   if (e.keyword === 'enum' && Array.isArray(p.allowedValues)) return `${e.message ?? 'invalid'}: ${p.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;

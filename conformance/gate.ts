@@ -92,7 +92,7 @@ export interface DiffVerdict extends JudgedItem {
 }
 
 export interface FixtureVerdict {
-  /** Fixture folder relative to the suite (`.` for the suite folder itself). */
+  /** Fixture folder relative to the suite (the folder name when the suite is the fixture itself). */
   name: string;
   expectFile: string;
   purpose?: string;
@@ -389,7 +389,7 @@ export async function checkDiff(dir: string, spec: DiffSpec, policy: Policy): Pr
 /** Check every capture and diff of one expect.json. Never throws: problems land in `error`. */
 export async function runFixture(expectPath: string, opts: GateOptions & { suiteDir?: string } = {}): Promise<FixtureVerdict> {
   const dir = dirname(resolve(expectPath));
-  const name = opts.suiteDir !== undefined ? relative(resolve(opts.suiteDir), dir) || '.' : dir;
+  const name = opts.suiteDir !== undefined ? relative(resolve(opts.suiteDir), dir) || basename(dir) : dir;
   const v: FixtureVerdict = { name, expectFile: expectPath, passed: false, captures: [], diffs: [], unlisted: [] };
   let spec: ExpectFile;
   let policy: Policy;

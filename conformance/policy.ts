@@ -15,9 +15,9 @@
  * ```
  */
 import { readFile } from 'node:fs/promises';
-import AjvModule from 'ajv';
 import { ruleFamily } from './catalogue.js';
 import type { Finding, FindingGroup, Severity } from './finding.js';
+import { lazyValidator } from './schema.js';
 
 export type Action = 'error' | 'warn' | 'ignore';
 
@@ -72,17 +72,7 @@ export function actionFor(f: Pick<Finding, 'id' | 'group' | 'severity'>, policy:
   return bySev ?? 'warn';
 }
 
-type Validate = ((d: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null };
-let validator: Validate | undefined;
-
-function validate(): Validate {
-  if (validator === undefined) {
-    const Ajv = (AjvModule as unknown as { default?: typeof AjvModule }).default ?? AjvModule;
-    const ajv = new (Ajv as unknown as new (o: object) => { compile(s: unknown): Validate })({ allErrors: true, strict: false });
-    validator = ajv.compile(POLICY_SCHEMA);
-  }
-  return validator;
-}
+const validate = lazyValidator(POLICY_SCHEMA);
 
 /**
  * Parse and validate a policy object. Entries override the default policy (the default's entries stay
