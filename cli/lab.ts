@@ -242,8 +242,8 @@ export function compareVerdict(got: 'pass' | 'fail' | 'error', rules: string[], 
 }
 
 interface LabCliOptions {
-  profile: string[];
-  scenario: string[];
+  profile?: string[];
+  scenario?: string[];
   out?: string;
   junit?: string;
   gateJunit?: string;
@@ -251,14 +251,14 @@ interface LabCliOptions {
   keep?: boolean;
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
 export function registerLab(program: Command, setExit: (code: number) => void): void {
   program
     .command('lab')
     .description('run real Linux MPTCP traffic through a device under test (a DUT profile) in network namespaces, capture both sides and gate the result (root)')
-    .option('--profile <name|path.sh>', `DUT profile, repeatable: bundled ${BUNDLED_PROFILES.join(', ')} or your own PATH.sh (default: all bundled)`, collect, [])
-    .option('--scenario <name>', `scenario, repeatable: ${LAB_SCENARIOS.join(', ')} (default: the profile's list, else all)`, collect, [])
+    .option('--profile <name|path.sh>', `DUT profile, repeatable: bundled ${BUNDLED_PROFILES.join(', ')} or your own PATH.sh (default: all bundled)`, collect)
+    .option('--scenario <name>', `scenario, repeatable: ${LAB_SCENARIOS.join(', ')} (default: the profile's list, else all)`, collect)
     .option('--out <dir>', 'where the fixture folders go (OUT/PROFILE/SCENARIO; kept); default: a temporary folder, removed unless --keep')
     .option('--junit <file>', 'write JUnit XML: one testsuite per profile, one testcase per scenario')
     .option('--gate-junit <file>', "also write the gate's JUnit XML: one testsuite per fixture (PROFILE/SCENARIO), one testcase per expectation")
@@ -329,7 +329,8 @@ function labSeconds(fixture: string): number | null {
 }
 
 /** Run `lab`; returns the exit code. */
-export async function runLab(opts: LabCliOptions): Promise<number> {
+export async function runLab(cliOpts: LabCliOptions): Promise<number> {
+  const opts = { ...cliOpts, profile: cliOpts.profile ?? [], scenario: cliOpts.scenario ?? [] };
   const fail = (msg: string): number => {
     process.stderr.write(`mptcpscope lab: ${msg}\n`);
     return ExitCode.BAD_INPUT;
