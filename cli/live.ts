@@ -18,6 +18,7 @@ import type { CaptureSource, Frame } from '../analyzer/capture/types.js';
 import { PcapngWriter } from '../analyzer/capture/writer.js';
 import { ExitCode } from './exit-codes.js';
 import { type FindingsSource, LiveState, type TimelineSource } from './ui/state.js';
+import { attachFindings } from './ui/findings-source.js';
 import { attachTimeline } from './ui/timeline-source.js';
 
 interface LiveCliOptions {
@@ -30,6 +31,7 @@ interface LiveCliOptions {
   statsInterval: string;
   bufferSize: string;
   timeline: boolean;
+  findings: boolean;
 }
 
 /** Minimum time between two model snapshots / redraws, ms (≤ 10 per second). */
@@ -47,6 +49,7 @@ export function registerLive(program: Command, setExit: (code: number) => void):
     .option('--ndjson', 'print NDJSON events even on a terminal')
     .option('--stats-interval <seconds>', 'NDJSON: seconds between stats lines', '1')
     .option('--no-timeline', 'no RTT / retransmission / data-level columns (the sequence timelines cost CPU per packet)')
+    .option('--no-findings', 'no conformance findings feed (the detectors cost CPU per packet)')
     .option('--buffer-size <bytes>', 'kernel capture buffer size for -i', String(128 * 1024 * 1024))
     .addHelpText(
       'after',
@@ -61,10 +64,13 @@ Exit codes: 0 stopped normally; 2 bad usage, unreadable file, or the capture cou
     });
 }
 
-/** Optional sources: timelines default to analyzer/timeline (cli/ui/timeline-source.ts); findings to none until a streaming conformance source exists. */
+/**
+ * Optional sources: timelines default to analyzer/timeline (cli/ui/timeline-source.ts), findings to the streaming
+ * conformance engine (cli/ui/findings-source.ts); `finish` (if any) runs once at the end of the capture.
+ */
 export interface LiveExtensions {
   timeline?: (pipe: FramePipeline) => TimelineSource;
-  findings?: (pipe: FramePipeline) => FindingsSource;
+  findings?: (pipe: FramePipeline, name: string) => FindingsSource & { finish?(): void };
 }
 
 /** Extensions registered by other modules before `main` runs (kept empty until they exist). */
@@ -113,11 +119,17 @@ async function runLive(opts: LiveCliOptions): Promise<number> {
   }
 
   const pipe = new FramePipeline(source.name);
+  const findings = opts.findings ? (liveExtensions.findings ?? attachFindings)(pipe, source.name) : undefined;
   const state = new LiveState(pipe, {
     source: live !== undefined ? `${opts.interface} (${opts.filter})` : `${opts.read} ×${opts.speed}`,
     ...(opts.timeline ? { timeline: (liveExtensions.timeline ?? attachTimeline)(pipe) } : {}),
-    ...(liveExtensions.findings !== undefined ? { findings: liveExtensions.findings(pipe) } : {}),
+    ...(findings !== undefined ? { findings } : {}),
   });
+  /** End of the capture: the detectors' end-of-capture pass, then the final picture is taken. */
+  const onEnd = (): void => {
+    state.ended = true;
+    findings?.finish?.();
+  };
 
   let lastFrameWall = Date.now();
   const sink = {
@@ -156,8 +168,8 @@ async function runLive(opts: LiveCliOptions): Promise<number> {
   const tty = process.stdout.isTTY === true && opts.ndjson !== true;
   let code: number = ExitCode.OK;
   try {
-    if (tty) code = await runTui(source, sink, state, clock, stop, replay, quitRef);
-    else code = await runNdjson(source, sink, state, clock, statsInterval, live);
+    if (tty) code = await runTui(source, sink, state, clock, stop, replay, quitRef, onEnd);
+    else code = await runNdjson(source, sink, state, clock, statsInterval, live, onEnd);
   } catch (e) {
     code = fail(e instanceof LiveCaptureError ? e.message : e instanceof Error ? e.message : String(e));
   } finally {
@@ -176,6 +188,7 @@ async function runNdjson(
   clock: () => number,
   statsInterval: number,
   live: LiveCaptureSource | undefined,
+  onEnd: () => void,
 ): Promise<number> {
   let closed = false;
   // A reader that goes away (`| head`) ends the capture quietly instead of crashing on EPIPE.
@@ -205,7 +218,7 @@ async function runNdjson(
     clearInterval(timer);
   }
   if (live !== undefined) state.dropped = live.stats.dropped; // read by stop() before the socket closed
-  state.ended = true;
+  onEnd();
   const { events } = state.sample(clock());
   for (const e of events) out(e);
   out(state.statsEvent(clock()));
@@ -220,6 +233,7 @@ async function runTui(
   stop: () => Promise<void>,
   replay: ReplayCaptureSource | undefined,
   quitRef: { quit: () => void },
+  onEnd: () => void,
 ): Promise<number> {
   const { render } = await import('ink');
   const { App, SimpleViewStore } = await import('./ui/App.js');
@@ -259,7 +273,7 @@ async function runTui(
     metrics.snapshots++;
   }, TICK_MS);
   const running = source.run(sink).then(() => {
-    state.ended = true;
+    onEnd();
     store.set(state.sample(clock()).view);
   });
   try {

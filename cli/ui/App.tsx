@@ -57,7 +57,7 @@ function useTerminalSize(cols?: number, rows?: number): { columns: number; rows:
 }
 
 const STATE_COLOR: Record<string, string> = { established: 'green', handshake: 'yellow', fallback: 'magenta', closed: 'gray', active: 'green', idle: 'yellow', removed: 'red' };
-const SEV_COLOR: Record<string, string> = { error: 'red', warning: 'yellow', info: 'cyan' };
+const SEV_COLOR: Record<string, string> = { error: 'red', warning: 'yellow', info: 'cyan', problem: 'magenta', capture: 'gray' };
 
 export function matchesFilter(c: ConnectionView, filter: string): boolean {
   if (filter === '') return true;
@@ -185,7 +185,7 @@ function subflowRow(s: SubflowView, narrow: boolean, veryNarrow: boolean, spark:
   const share = `${Math.round(s.share * 100)}%`;
   if (veryNarrow) return `  ${fit(String(s.id), 3)} ${fit(st, 8)} ${fit(rate(s.rate), 11)} ${share}`;
   const ids = `${s.clientAddressId ?? '?'}/${s.serverAddressId ?? '?'}`;
-  const rtt = s.rttMs !== undefined ? `${s.rttMs.toFixed(s.rttMs < 10 ? 1 : 0)}ms` : '—';
+  const rtt = s.rttMs !== undefined ? rttText(s.rttMs) : '—';
   const rtx = s.retransmissions !== undefined ? String(s.retransmissions) : '—';
   return `  ${fit(String(s.id), 3)} ${narrow ? '' : `${fit(s.client, addrW)} ${fit(s.server, addrW)} `}${fit(ids, 6)} ${s.backup ? 'B' : ' '} ${fit(st, 12)} ${sparkline(s.history, spark)} ${fit(rate(s.rate), 10, true)} ${fit(rtt, 6, true)} ${fit(rtx, 4, true)} ${fit(share, 5, true)}`;
 }
@@ -239,15 +239,52 @@ function Details({ c, columns }: { c: ConnectionView; columns: number }): React.
   );
 }
 
+/** Smoothed RTT, ms → "45µs" / "3.2ms" / "120ms" (sub-millisecond RTTs are common on a LAN or veth). */
+export function rttText(ms: number): string {
+  if (ms < 1) return `${Math.round(ms * 1000)}µs`;
+  return `${ms.toFixed(ms < 10 ? 1 : 0)}ms`;
+}
+
+/** One line of the findings feed: a conformance finding or a decode problem. */
+interface FeedLine {
+  severity: string;
+  id: string;
+  connection?: number;
+  frame?: number;
+  message: string;
+  occurrences?: number;
+}
+
+/** The newest `max` feed lines: findings (as reported) and decode problems, merged by frame. */
+export function feedLines(view: LiveView, max: number): FeedLine[] {
+  const out: FeedLine[] = [];
+  for (const f of view.findings.slice(-max)) {
+    const l: FeedLine = { severity: f.severity, id: f.id, message: f.message };
+    if (f.connection !== undefined) l.connection = f.connection;
+    if (f.frames[0] !== undefined) l.frame = f.frames[0];
+    const occ = f.evidence?.occurrences;
+    if (typeof occ === 'number' && occ > 1) l.occurrences = occ;
+    out.push(l);
+  }
+  for (const p of view.problems.slice(-max)) {
+    const l: FeedLine = { severity: p.capture === true ? 'capture' : 'problem', id: `${p.layer}/${p.kind}`, message: p.message };
+    if (p.frame !== undefined) l.frame = p.frame;
+    out.push(l);
+  }
+  out.sort((a, b) => (a.frame ?? 0) - (b.frame ?? 0));
+  return out.slice(-max);
+}
+
 function Findings({ view, columns, max }: { view: LiveView; columns: number; max: number }): React.JSX.Element | null {
-  if (!view.hasFindings) return <Text dimColor>{fit('Findings: (conformance checks not attached)', columns)}</Text>;
-  const recent = view.findings.slice(-max);
+  const problems = view.status.problems;
+  const title = `Findings (${view.hasFindings ? view.findings.length : 'conformance checks not attached'})${problems > 0 ? `  problems ${problems}` : ''}`;
+  const lines = feedLines(view, max);
   return (
     <Box flexDirection="column">
-      <Text bold>{fit(`Findings (${view.findings.length})`, columns)}</Text>
-      {recent.map((f, i) => (
+      <Text bold>{fit(title, columns)}</Text>
+      {lines.map((f, i) => (
         <Text key={i} color={SEV_COLOR[f.severity]}>
-          {fit(`  ${f.severity.padEnd(7)} ${f.id.padEnd(8)} #${f.connection ?? '-'} frame ${f.frames[0] ?? '?'}: ${f.message}`, columns)}
+          {fit(`  ${f.severity.padEnd(7)} ${f.id.padEnd(8)} #${f.connection ?? '-'} frame ${f.frame ?? '?'}: ${f.message}${f.occurrences !== undefined ? ` (×${f.occurrences})` : ''}`, columns)}
         </Text>
       ))}
     </Box>
