@@ -89,12 +89,21 @@ async function runLive(opts: LiveCliOptions): Promise<number> {
   const statsInterval = Number(opts.statsInterval);
   if (!(statsInterval > 0)) return fail(`bad --stats-interval ${JSON.stringify(opts.statsInterval)}`);
 
+  const stateRef: { state?: LiveState } = {};
   let source: CaptureSource;
   let live: LiveCaptureSource | undefined;
   let replay: ReplayCaptureSource | undefined;
   let writer: PcapngWriter | undefined;
   if (opts.interface !== undefined) {
-    live = new LiveCaptureSource({ device: opts.interface, filter: opts.filter, bufferSize: Number(opts.bufferSize) });
+    live = new LiveCaptureSource({
+      device: opts.interface,
+      filter: opts.filter,
+      bufferSize: Number(opts.bufferSize),
+      onNotice: (n) => {
+        writer?.flush(); // what was captured before the loss is on disk
+        stateRef.state?.notice(n.kind, n.message);
+      },
+    });
     try {
       live.open();
     } catch (e) {
@@ -125,6 +134,7 @@ async function runLive(opts: LiveCliOptions): Promise<number> {
     ...(opts.timeline ? { timeline: (liveExtensions.timeline ?? attachTimeline)(pipe) } : {}),
     ...(findings !== undefined ? { findings } : {}),
   });
+  stateRef.state = state;
   /** End of the capture: the detectors' end-of-capture pass, then the final picture is taken. */
   const onEnd = (): void => {
     state.ended = true;
@@ -203,7 +213,7 @@ async function runNdjson(
   };
   let lastStats = Date.now();
   const tick = (): void => {
-    if (live !== undefined) state.dropped = live.stats.dropped;
+    if (live !== undefined) state.dropped = drops(live);
     const { events } = state.sample(clock());
     for (const e of events) out(e);
     if (Date.now() - lastStats >= statsInterval * 1000) {
@@ -217,7 +227,7 @@ async function runNdjson(
   } finally {
     clearInterval(timer);
   }
-  if (live !== undefined) state.dropped = live.stats.dropped; // read by stop() before the socket closed
+  if (live !== undefined) state.dropped = drops(live); // read by stop() before the socket closed
   onEnd();
   const { events } = state.sample(clock());
   for (const e of events) out(e);
@@ -265,7 +275,7 @@ async function runTui(
   const live = source instanceof LiveCaptureSource ? source : undefined;
   const timer = setInterval(() => {
     if (paused) return;
-    if (live !== undefined) state.dropped = live.stats.dropped;
+    if (live !== undefined) state.dropped = drops(live);
     // Redraw only when something moved (frames arrived or rates must decay); at most every TICK_MS.
     if (state.pipe.frames === lastFrames && replay !== undefined && state.ended) return;
     lastFrames = state.pipe.frames;
@@ -281,7 +291,7 @@ async function runTui(
     await Promise.race([quitP, running.then(() => quitP)]);
   } finally {
     await stop();
-    if (live !== undefined) state.dropped = live.stats.dropped;
+    if (live !== undefined) state.dropped = drops(live);
     store.set(state.sample(clock()).view);
     clearInterval(timer);
     app.unmount();
@@ -315,4 +325,11 @@ function startMetrics(state: LiveState): { snapshots: number; renders: number; f
     );
   };
   return m;
+}
+
+/** Frames lost by the capture: the kernel ring's drops plus the capture child's (null while neither is known). */
+function drops(live: LiveCaptureSource): number | null {
+  const k = live.stats.dropped;
+  const u = live.stats.userspaceDropped;
+  return k === null && u === 0 ? null : (k ?? 0) + u;
 }

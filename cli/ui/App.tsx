@@ -294,7 +294,7 @@ function Findings({ view, columns, max }: { view: LiveView; columns: number; max
 function StatusBar({ view, columns, paused }: { view: LiveView; columns: number; paused: boolean }): React.JSX.Element {
   const s = view.status;
   const drops = s.dropped === null ? '—' : String(s.dropped);
-  const text = ` ${s.source}  ${Math.round(s.packetsPerSecond)} pkt/s  ${s.frames} frames  ${bytes(s.bytes)}  drops ${drops}  ${duration(s.elapsed)}${paused ? '  PAUSED' : ''}${s.ended ? '  (end of capture)' : ''}`;
+  const text = ` ${s.source}  ${Math.round(s.packetsPerSecond)} pkt/s  ${s.frames} frames  ${bytes(s.bytes)}  drops ${drops}  ${duration(s.elapsed)}${paused ? '  PAUSED' : ''}${s.ended ? '  (end of capture)' : ''}${s.notice !== undefined ? `  ${s.notice}` : ''}`;
   return (
     <Text inverse color={s.dropped !== null && s.dropped > 0 ? 'red' : undefined}>
       {fit(text, columns)}

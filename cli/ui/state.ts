@@ -118,6 +118,8 @@ export interface StatusView {
   dropped: number | null;
   /** Decode problems so far (malformed or capture-cut frames, state-limit evictions). */
   problems: number;
+  /** The latest notice about the capture itself (interface lost, reopened), if any. */
+  notice?: string;
   /** Seconds since the start (capture clock). */
   elapsed: number;
   paused: boolean;
@@ -159,6 +161,8 @@ export type LiveEvent =
   | ({ type: 'finding'; time: number } & Finding)
   /** A frame that could not be decoded (or was cut by the capture): the analysis goes on. */
   | ({ type: 'problem'; time: number } & DecodeIssue)
+  /** The capture itself: `lost` (interface down or removed), `waiting` (reopen failed, retrying), `reopened`. */
+  | { type: 'capture'; time: number; kind: 'lost' | 'reopened' | 'waiting'; message: string; afterFrame: number }
   | { type: 'stats'; time: number; frames: number; tcpFrames: number; bytes: number; packetsPerSecond: number; dropped: number | null; problems: number; elapsed: number; connections: number };
 
 export interface LiveStateOptions {
@@ -203,6 +207,8 @@ export class LiveState {
   private readonly addrEvents = new Map<number, [number, number, number]>();
   private findingsSeen = 0;
   private problemsSeen = 0;
+  private lastNotice: string | undefined;
+  private readonly notices: LiveEvent[] = [];
   private readonly recentProblems: DecodeIssue[] = [];
   dropped: number | null = null;
   paused = false;
@@ -234,6 +240,12 @@ export class LiveState {
   private optionTime(frame: number, fallback: number): number {
     const t = this.optionTimes.get(frame);
     return t ?? fallback;
+  }
+
+  /** A notice about the capture (from LiveCaptureSource's onNotice): an NDJSON `capture` event and the status bar. */
+  notice(kind: 'lost' | 'reopened' | 'waiting', message: string): void {
+    this.lastNotice = message;
+    if (this.notices.length < 1000) this.notices.push({ type: 'capture', time: Date.now() / 1000, kind, message, afterFrame: this.pipe.frames });
   }
 
   /** Feed one frame (call from the capture sink). */
@@ -334,6 +346,8 @@ export class LiveState {
       if (this.recentProblems.length > RECENT_PROBLEMS) this.recentProblems.shift();
     }
     this.problemsSeen = issues.length;
+    events.push(...this.notices);
+    this.notices.length = 0;
     if (dt > 0 || Number.isNaN(this.lastSampleTime)) {
       this.lastSampleTime = now;
       this.lastSampleFrames = this.pipe.frames;
@@ -377,6 +391,7 @@ export class LiveState {
       packetsPerSecond: this.pps,
       dropped: this.dropped,
       problems: this.pipe.issues.count,
+      ...(this.lastNotice !== undefined ? { notice: this.lastNotice } : {}),
       elapsed: Number.isNaN(this.firstTime) || Number.isNaN(now) ? 0 : Math.max(0, now - this.firstTime),
       paused: this.paused,
       ended: this.ended,
