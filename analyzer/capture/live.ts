@@ -117,6 +117,8 @@ interface CapModule {
 }
 
 let capModule: CapModule | undefined;
+/** Closed validation handles, never released (see LiveCaptureSource.run). One per capture started. */
+const closedHandles: CapHandle[] = [];
 function loadCap(): CapModule {
   if (capModule === undefined) capModule = createRequire(import.meta.url)('cap') as CapModule;
   return capModule;
@@ -278,11 +280,15 @@ export class LiveCaptureSource implements CaptureSource {
     } catch (e) {
       return Promise.reject(e);
     }
-    // The in-process handle only validated the device and filter; the child captures.
-    try {
-      this.cap?.close();
-    } catch {
-      /* closed */
+    // The in-process handle only validated the device and filter; the child captures. The closed handle is
+    // kept referenced: cap's binding crashes (SIGSEGV) when a closed Cap object is garbage-collected.
+    if (this.cap !== undefined) {
+      try {
+        this.cap.close();
+      } catch {
+        /* closed */
+      }
+      closedHandles.push(this.cap);
     }
     this.cap = undefined;
     const stats = this.stats;
