@@ -60,6 +60,22 @@ function cleanup(): void {
   }
 }
 
+/** CPU seconds (user + system) used so far by the `node` processes in the client namespace (live and its capture child). */
+function liveCpuSeconds(): number {
+  let ticks = 0;
+  for (const p of spawnSync('ip', ['netns', 'pids', C], { encoding: 'utf8' }).stdout.split('\n')) {
+    if (p === '') continue;
+    try {
+      if (readFileSync(`/proc/${p}/comm`, 'utf8').trim() !== 'node') continue;
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
+    } catch {
+      /* gone */
+    }
+  }
+  return ticks / 100; // USER_HZ
+}
+
 function ifPackets(): number {
   let n = 0;
   for (const d of ['c0', 'c1']) {
@@ -111,6 +127,7 @@ async function main(): Promise<void> {
     const tdExit = new Promise<void>((r) => td.on('exit', () => r()));
     await wait(1000);
     const before = ifPackets();
+    const cpu0 = liveCpuSeconds();
     const t0 = Date.now();
     const client = spawnSync(
       'ip',
@@ -122,6 +139,7 @@ async function main(): Promise<void> {
     const report = JSON.parse(client.stdout.trim().split('\n').pop() ?? '{}') as { bytes?: number; bytes_tx?: number; is_mptcp?: boolean; max_subflows_seen?: number };
     if (report.bytes === undefined && report.bytes_tx !== undefined) report.bytes = report.bytes_tx;
     await wait(1000); // let live drain its queue
+    const cpu = liveCpuSeconds() - cpu0;
     // tcpdump runs in the namespace as a child of `ip netns exec`: signal the tcpdump process itself.
     for (const p of spawnSync('ip', ['netns', 'pids', C], { encoding: 'utf8' }).stdout.split('\n')) {
       if (p !== '' && readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'tcpdump') process.kill(Number(p), 'SIGINT');
@@ -132,6 +150,7 @@ async function main(): Promise<void> {
     const pane = sh('ip', ['netns', 'exec', C, 'tmux', ...TMUX, 'capture-pane', '-p']);
     sh('ip', ['netns', 'exec', C, 'tmux', ...TMUX, 'send-keys', 'q']);
     for (let i = 0; i < 100 && !existsSync(metricsFile); i++) await wait(100);
+    if (!existsSync(metricsFile)) throw new Error(`live wrote no metrics; pane:\n${pane}\nstderr: ${readFileSync(join(dir, 'stderr.txt'), 'utf8')}`);
     const m = JSON.parse(readFileSync(metricsFile, 'utf8')) as { wallSeconds: number; snapshots: number; renders: number; stdoutWrites: number; frames: number; dropped: number | null };
     const out = {
       offloads: OFFLOADS,
@@ -151,6 +170,10 @@ async function main(): Promise<void> {
       tcpdumpKernelDrops: tdDropped,
       kernelDrops: m.dropped,
       liveWallSeconds: m.wallSeconds,
+      /** CPU seconds live (both processes) used from the transfer's start to 1 s after its end, and as a share of one core. */
+      liveCpuSeconds: Math.round(cpu * 100) / 100,
+      liveCpuShare: Math.round((cpu / (secs + 1)) * 100) / 100,
+      loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
       snapshotsPerSecond: Math.round((m.snapshots / m.wallSeconds) * 10) / 10,
       rendersPerSecond: Math.round((m.renders / m.wallSeconds) * 10) / 10,
       terminalWritesPerSecond: Math.round((m.stdoutWrites / m.wallSeconds) * 10) / 10,

@@ -271,6 +271,8 @@ async function runTui(
     }),
     { exitOnCtrlC: false, maxFps: 10, onRender: () => metrics.renders++ },
   );
+  // Taken now: a promise asked for after unmount() has resolved the exit would never settle.
+  const exited = app.waitUntilExit().catch(() => {});
   let lastFrames = -1;
   const live = source instanceof LiveCaptureSource ? source : undefined;
   const timer = setInterval(() => {
@@ -297,7 +299,7 @@ async function runTui(
     app.unmount();
   }
   await running.catch(() => {});
-  await app.waitUntilExit().catch(() => {});
+  await exited;
   metrics.finish();
   return ExitCode.OK;
 }

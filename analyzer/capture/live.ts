@@ -393,7 +393,10 @@ export class LiveCaptureSource implements CaptureSource {
     this.timer = undefined;
     if (this.reopenTimer !== undefined) clearTimeout(this.reopenTimer);
     if (this.child !== undefined) {
-      this.child.kill('SIGTERM'); // the child flushes, then exits; 'exit' resolves run
+      // Frames still queued in the pipe are not waited for (a lagging consumer would delay the exit by seconds);
+      // what was delivered so far is kept. 'close' resolves run.
+      this.child.stdout?.destroy();
+      this.child.kill('SIGTERM');
       return;
     }
     if (this.cap !== undefined) {
