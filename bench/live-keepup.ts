@@ -1,7 +1,7 @@
 /**
  * Does `mptcpscope live -i` keep up with a saturating MPTCP transfer over veth?
  *
- *   node dist/bench/live-keepup.js [--seconds 5] [--offload on|off] [--subflows 1|2] [--rate BYTES_PER_S] [--no-tcpdump] [--buffer-size BYTES] [--no-timeline]
+ *   node dist/bench/live-keepup.js [--seconds 5] [--offload on|off] [--subflows 1|2] [--rate BYTES_PER_S] [--no-tcpdump] [--buffer-size BYTES] [--no-timeline] [--no-findings] [--write FILE]
  *
  * Root only. Builds two network namespaces joined by two veth pairs, runs an unpaced upload with
  * fixtures/generator/mptcp_xfer.py (Linux MPTCP, one or two subflows), and runs the live TUI inside the
@@ -37,6 +37,10 @@ const TCPDUMP = !process.argv.includes('--no-tcpdump');
 const BUFFER = arg('buffer-size', '');
 /** Pass --no-timeline to live (no sequence timelines: less CPU per packet). */
 const NO_TIMELINE = process.argv.includes('--no-timeline');
+/** live -w FILE: keep what was captured (e.g. to profile `live -r FILE --speed max` on it). */
+const WRITE = arg('write', '');
+/** Pass --no-findings to live (no conformance detectors). */
+const NO_FINDINGS = process.argv.includes('--no-findings');
 
 const ID = `mpsb${process.pid}`;
 const C = `${ID}-c`;
@@ -115,7 +119,7 @@ async function main(): Promise<void> {
 
     const ready = join(dir, 'ready');
     spawn('ip', ['netns', 'exec', S, 'python3', XFER, 'server', '--bind', '10.56.1.2', '--port', '5201', '--ready-file', ready, '--timeout', String(SECONDS + 30)], { stdio: 'ignore' });
-    const cmd = `MPTCPSCOPE_LIVE_METRICS=${metricsFile} ${process.execPath} ${CLI} live -i any${BUFFER !== '' ? ` --buffer-size ${BUFFER}` : ''}${NO_TIMELINE ? ' --no-timeline' : ''} 2>${join(dir, 'stderr.txt')}`;
+    const cmd = `MPTCPSCOPE_LIVE_METRICS=${metricsFile} ${process.execPath} ${CLI} live -i any${BUFFER !== '' ? ` --buffer-size ${BUFFER}` : ''}${NO_TIMELINE ? ' --no-timeline' : ''}${NO_FINDINGS ? ' --no-findings' : ''}${WRITE !== '' ? ` -w ${WRITE}` : ''} 2>${join(dir, 'stderr.txt')}`;
     sh('ip', ['netns', 'exec', C, 'tmux', ...TMUX, 'new-session', '-d', '-x', '120', '-y', '35', cmd]);
     for (let i = 0; i < 100 && !existsSync(ready); i++) await wait(50);
     await wait(1500); // live up and drawing
@@ -159,6 +163,7 @@ async function main(): Promise<void> {
       pacedRate: RATE > 0 ? RATE : 'unpaced',
       bufferSize: BUFFER !== '' ? Number(BUFFER) : 'default',
       timeline: !NO_TIMELINE,
+      findings: !NO_FINDINGS,
       transferSeconds: Math.round(secs * 100) / 100,
       payloadBytes: report.bytes ?? null,
       goodputMbit: report.bytes !== undefined ? Math.round(((report.bytes * 8) / secs / 1e6) * 10) / 10 : null,
