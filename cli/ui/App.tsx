@@ -162,32 +162,37 @@ function connRow(c: ConnectionView, columns: number, narrow: boolean, veryNarrow
 }
 
 function SubflowTable({ c, columns, narrow, veryNarrow, hasTimeline }: { c: ConnectionView; columns: number; narrow: boolean; veryNarrow: boolean; hasTimeline: boolean }): React.JSX.Element {
-  const spark = narrow ? 8 : 16;
-  const addrW = Math.max(15, Math.min(23, Math.floor((columns - 70) / 2)));
+  // Column widths that fit: the fixed columns, then the sparkline, then the two addresses if there is room.
+  const stateW = columns >= 100 ? 16 : 12;
+  const fixed = 45 + stateW;
+  let spark = narrow ? 8 : 16;
+  const addrW = Math.min(23, Math.floor((columns - fixed - spark) / 2) - 1);
+  const showAddr = !narrow && addrW >= 15;
+  if (!showAddr) spark = Math.max(0, Math.min(spark, columns - fixed - 1));
   const head = veryNarrow
     ? `  sf  state    rate        share`
-    : `  ${fit('sf', 3)} ${narrow ? '' : `${fit('client', addrW)} ${fit('server', addrW)} `}${fit('id c/s', 6)} ${fit('B', 1)} ${fit('state', 12)} ${fit('', spark)} ${fit('rate', 10, true)} ${fit('RTT', 6, true)} ${fit('rtx', 4, true)} ${fit('share', 5, true)}`;
+    : `  ${fit('sf', 3)} ${showAddr ? `${fit('client', addrW)} ${fit('server', addrW)} ` : ''}${fit('id c/s', 6)} ${fit('B', 1)} ${fit('state', stateW)} ${fit('', spark)} ${fit('rate', 10, true)} ${fit('RTT', 6, true)} ${fit('rtx', 4, true)} ${fit('share', 5, true)}`;
   return (
     <Box flexDirection="column" marginTop={1}>
       <Text bold>{fit(`Subflows of connection ${c.id}${hasTimeline ? '' : ' (RTT/rtx: timeline not available)'}`, columns)}</Text>
       <Text dimColor>{fit(head, columns)}</Text>
       {c.subflows.map((s) => (
         <Text key={s.tcpStream} color={STATE_COLOR[s.state]}>
-          {fit(subflowRow(s, narrow, veryNarrow, spark, addrW), columns)}
+          {fit(subflowRow(s, showAddr, veryNarrow, spark, addrW, stateW), columns)}
         </Text>
       ))}
     </Box>
   );
 }
 
-function subflowRow(s: SubflowView, narrow: boolean, veryNarrow: boolean, spark: number, addrW: number): string {
+function subflowRow(s: SubflowView, showAddr: boolean, veryNarrow: boolean, spark: number, addrW: number, stateW: number): string {
   const st = s.state === 'closed' ? `closed:${s.endedHow ?? '?'}` : s.state;
   const share = `${Math.round(s.share * 100)}%`;
   if (veryNarrow) return `  ${fit(String(s.id), 3)} ${fit(st, 8)} ${fit(rate(s.rate), 11)} ${share}`;
   const ids = `${s.clientAddressId ?? '?'}/${s.serverAddressId ?? '?'}`;
   const rtt = s.rttMs !== undefined ? rttText(s.rttMs) : '—';
   const rtx = s.retransmissions !== undefined ? String(s.retransmissions) : '—';
-  return `  ${fit(String(s.id), 3)} ${narrow ? '' : `${fit(s.client, addrW)} ${fit(s.server, addrW)} `}${fit(ids, 6)} ${s.backup ? 'B' : ' '} ${fit(st, 12)} ${sparkline(s.history, spark)} ${fit(rate(s.rate), 10, true)} ${fit(rtt, 6, true)} ${fit(rtx, 4, true)} ${fit(share, 5, true)}`;
+  return `  ${fit(String(s.id), 3)} ${showAddr ? `${fit(s.client, addrW)} ${fit(s.server, addrW)} ` : ''}${fit(ids, 6)} ${s.backup ? 'B' : ' '} ${fit(st, stateW)} ${spark > 0 ? sparkline(s.history, spark) : ''} ${fit(rate(s.rate), 10, true)} ${fit(rtt, 6, true)} ${fit(rtx, 4, true)} ${fit(share, 5, true)}`;
 }
 
 function DataLevel({ c, hasTimeline, columns }: { c: ConnectionView; hasTimeline: boolean; columns: number }): React.JSX.Element {
@@ -294,7 +299,8 @@ function Findings({ view, columns, max }: { view: LiveView; columns: number; max
 function StatusBar({ view, columns, paused }: { view: LiveView; columns: number; paused: boolean }): React.JSX.Element {
   const s = view.status;
   const drops = s.dropped === null ? '—' : String(s.dropped);
-  const text = ` ${s.source}  ${Math.round(s.packetsPerSecond)} pkt/s  ${s.frames} frames  ${bytes(s.bytes)}  drops ${drops}  ${duration(s.elapsed)}${paused ? '  PAUSED' : ''}${s.ended ? '  (end of capture)' : ''}${s.notice !== undefined ? `  ${s.notice}` : ''}`;
+  // The figures first, the source name last: a narrow terminal cuts the name, not the drop counter.
+  const text = ` ${Math.round(s.packetsPerSecond)} pkt/s  ${s.frames} frames  ${bytes(s.bytes)}  drops ${drops}  ${duration(s.elapsed)}${paused ? '  PAUSED' : ''}${s.ended ? '  (end of capture)' : ''}${s.notice !== undefined ? `  ${s.notice}` : ''}  ${s.source}`;
   return (
     <Text inverse color={s.dropped !== null && s.dropped > 0 ? 'red' : undefined}>
       {fit(text, columns)}

@@ -97,7 +97,7 @@ describe.skipIf(SKIP !== null)(`live -i under malformed frames, interface down/u
   let exit: number | null = null;
   let live: ChildProcess | undefined;
   const sent = { malformed: 0, afterUp: 0, burst: 0 };
-  const framesAt: Record<string, number> = {};
+  const framesAt = { malformed: 0, afterUp: 0 };
 
   const statsNow = (): Extract<LiveEvent, { type: 'stats' }> | undefined => events.filter((e) => e.type === 'stats').pop() as Extract<LiveEvent, { type: 'stats' }> | undefined;
   const until = async (cond: () => boolean, ms: number, what: string): Promise<void> => {
