@@ -161,10 +161,12 @@ function connRow(c: ConnectionView, columns: number, narrow: boolean, veryNarrow
   return fit(narrow ? base : `${base}  ${c.client} → ${c.server}`, columns);
 }
 
-function SubflowTable({ c, columns, narrow, veryNarrow, hasTimeline }: { c: ConnectionView; columns: number; narrow: boolean; veryNarrow: boolean; hasTimeline: boolean }): React.JSX.Element {
-  // Column widths that fit: the fixed columns, then the sparkline, then the two addresses if there is room.
+function SubflowTable({ c, columns, narrow, veryNarrow: tiny, hasTimeline }: { c: ConnectionView; columns: number; narrow: boolean; veryNarrow: boolean; hasTimeline: boolean }): React.JSX.Element {
+  // Column widths that fit: the fixed columns, then the sparkline, then the two addresses if there is room;
+  // below the fixed columns' width, the compact layout (sf, state, rate, share).
   const stateW = columns >= 100 ? 16 : 12;
   const fixed = 45 + stateW;
+  const veryNarrow = tiny || columns < fixed + 1;
   let spark = narrow ? 8 : 16;
   const addrW = Math.min(23, Math.floor((columns - fixed - spark) / 2) - 1);
   const showAddr = !narrow && addrW >= 15;
