@@ -585,7 +585,9 @@ function spawnCaptureChild(
       if (buf.length - o < 12 + len) break;
       const sec = buf.readUInt32LE(o + 4);
       const nsec = buf.readUInt32LE(o + 8);
-      onRecord(Uint8Array.prototype.slice.call(buf, o + 12, o + 12 + len), sec, nsec);
+      // A view, not a copy: every pipe read is a fresh buffer that nothing reuses (only a record split across
+      // two reads is copied, by concat).
+      onRecord(new Uint8Array(buf.buffer, buf.byteOffset + o + 12, len), sec, nsec);
       o += 12 + len;
     }
     pending = o < buf.length ? buf.subarray(o) : undefined;
