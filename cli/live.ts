@@ -6,7 +6,9 @@
  *
  * On a terminal it shows the ink TUI (cli/ui/App.tsx); otherwise (stdout not a TTY, or --ndjson) it prints
  * one JSON object per line: connection-opened, subflow-added, subflow-closed, add-addr, remove-addr,
- * mp-prio, fallback, connection-closed, finding, and a periodic `stats` line (see cli/ui/state.ts LiveEvent).
+ * mp-prio, fallback, connection-closed, finding (streamed from the conformance detectors), problem (a frame that
+ * could not be decoded), capture (the interface was lost / reopened), and a periodic `stats` line (see
+ * cli/ui/state.ts LiveEvent).
  * Snapshots of the model are taken at most 10 times a second. Ctrl-C / SIGTERM / q stop cleanly and flush `-w`.
  */
 import { writeFileSync } from 'node:fs';
