@@ -35,9 +35,13 @@ export function attachFindings(pipe: FramePipeline, file: string): LiveFindingsS
       if (unresolved.size === 0) return;
       const where = new Map<number, { connection: number; subflow: number }>();
       for (const c of snapshot.connections) c.subflows.forEach((s, i) => where.set(s.tcpStream, { connection: c.id, subflow: i }));
+      const plain = new Set(snapshot.tcpConnections.map((t) => t.tcpStream));
       for (const [f, stream] of unresolved) {
         const w = where.get(stream);
-        if (w === undefined) continue;
+        if (w === undefined) {
+          if (plain.has(stream)) unresolved.delete(f); // a plain TCP flow: no MPTCP connection to name
+          continue;
+        }
         f.connection = w.connection;
         f.subflow = w.subflow;
         unresolved.delete(f);
