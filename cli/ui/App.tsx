@@ -47,7 +47,11 @@ function useTerminalSize(cols?: number, rows?: number): { columns: number; rows:
   const { stdout } = useStdout();
   const [size, setSize] = useState({ columns: stdout.columns ?? 100, rows: stdout.rows ?? 30 });
   useEffect(() => {
-    const on = (): void => setSize({ columns: stdout.columns ?? 100, rows: stdout.rows ?? 30 });
+    const on = (): void => {
+      // A narrower terminal re-wraps the previous frame onto more rows than ink erases: clear it first.
+      if (stdout.isTTY === true) stdout.write('\x1b[2J\x1b[3J\x1b[H');
+      setSize({ columns: stdout.columns ?? 100, rows: stdout.rows ?? 30 });
+    };
     stdout.on('resize', on);
     return () => {
       stdout.off('resize', on);
