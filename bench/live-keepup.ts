@@ -1,7 +1,7 @@
 /**
  * Does `mptcpscope live -i` keep up with a saturating MPTCP transfer over veth?
  *
- *   node dist/bench/live-keepup.js [--seconds 5] [--offload on|off] [--subflows 1|2] [--rate BYTES_PER_S] [--no-tcpdump] [--buffer-size BYTES] [--no-timeline]
+ *   node dist/bench/live-keepup.js [--seconds 5] [--offload on|off] [--subflows 1|2] [--rate BYTES_PER_S] [--no-tcpdump] [--buffer-size BYTES] [--no-timeline] [--no-findings] [--write FILE]
  *
  * Root only. Builds two network namespaces joined by two veth pairs, runs an unpaced upload with
  * fixtures/generator/mptcp_xfer.py (Linux MPTCP, one or two subflows), and runs the live TUI inside the
@@ -37,6 +37,10 @@ const TCPDUMP = !process.argv.includes('--no-tcpdump');
 const BUFFER = arg('buffer-size', '');
 /** Pass --no-timeline to live (no sequence timelines: less CPU per packet). */
 const NO_TIMELINE = process.argv.includes('--no-timeline');
+/** live -w FILE: keep what was captured (e.g. to profile `live -r FILE --speed max` on it). */
+const WRITE = arg('write', '');
+/** Pass --no-findings to live (no conformance detectors). */
+const NO_FINDINGS = process.argv.includes('--no-findings');
 
 const ID = `mpsb${process.pid}`;
 const C = `${ID}-c`;
@@ -58,6 +62,22 @@ function cleanup(): void {
     }
     spawnSync('ip', ['netns', 'del', ns]);
   }
+}
+
+/** CPU seconds (user + system) used so far by the `node` processes in the client namespace (live and its capture child). */
+function liveCpuSeconds(): number {
+  let ticks = 0;
+  for (const p of spawnSync('ip', ['netns', 'pids', C], { encoding: 'utf8' }).stdout.split('\n')) {
+    if (p === '') continue;
+    try {
+      if (readFileSync(`/proc/${p}/comm`, 'utf8').trim() !== 'node') continue;
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
+    } catch {
+      /* gone */
+    }
+  }
+  return ticks / 100; // USER_HZ
 }
 
 function ifPackets(): number {
@@ -99,7 +119,7 @@ async function main(): Promise<void> {
 
     const ready = join(dir, 'ready');
     spawn('ip', ['netns', 'exec', S, 'python3', XFER, 'server', '--bind', '10.56.1.2', '--port', '5201', '--ready-file', ready, '--timeout', String(SECONDS + 30)], { stdio: 'ignore' });
-    const cmd = `MPTCPSCOPE_LIVE_METRICS=${metricsFile} ${process.execPath} ${CLI} live -i any${BUFFER !== '' ? ` --buffer-size ${BUFFER}` : ''}${NO_TIMELINE ? ' --no-timeline' : ''} 2>${join(dir, 'stderr.txt')}`;
+    const cmd = `MPTCPSCOPE_LIVE_METRICS=${metricsFile} ${process.execPath} ${CLI} live -i any${BUFFER !== '' ? ` --buffer-size ${BUFFER}` : ''}${NO_TIMELINE ? ' --no-timeline' : ''}${NO_FINDINGS ? ' --no-findings' : ''}${WRITE !== '' ? ` -w ${WRITE}` : ''} 2>${join(dir, 'stderr.txt')}`;
     sh('ip', ['netns', 'exec', C, 'tmux', ...TMUX, 'new-session', '-d', '-x', '120', '-y', '35', cmd]);
     for (let i = 0; i < 100 && !existsSync(ready); i++) await wait(50);
     await wait(1500); // live up and drawing
@@ -111,6 +131,7 @@ async function main(): Promise<void> {
     const tdExit = new Promise<void>((r) => td.on('exit', () => r()));
     await wait(1000);
     const before = ifPackets();
+    const cpu0 = liveCpuSeconds();
     const t0 = Date.now();
     const client = spawnSync(
       'ip',
@@ -122,6 +143,7 @@ async function main(): Promise<void> {
     const report = JSON.parse(client.stdout.trim().split('\n').pop() ?? '{}') as { bytes?: number; bytes_tx?: number; is_mptcp?: boolean; max_subflows_seen?: number };
     if (report.bytes === undefined && report.bytes_tx !== undefined) report.bytes = report.bytes_tx;
     await wait(1000); // let live drain its queue
+    const cpu = liveCpuSeconds() - cpu0;
     // tcpdump runs in the namespace as a child of `ip netns exec`: signal the tcpdump process itself.
     for (const p of spawnSync('ip', ['netns', 'pids', C], { encoding: 'utf8' }).stdout.split('\n')) {
       if (p !== '' && readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'tcpdump') process.kill(Number(p), 'SIGINT');
@@ -132,6 +154,7 @@ async function main(): Promise<void> {
     const pane = sh('ip', ['netns', 'exec', C, 'tmux', ...TMUX, 'capture-pane', '-p']);
     sh('ip', ['netns', 'exec', C, 'tmux', ...TMUX, 'send-keys', 'q']);
     for (let i = 0; i < 100 && !existsSync(metricsFile); i++) await wait(100);
+    if (!existsSync(metricsFile)) throw new Error(`live wrote no metrics; pane:\n${pane}\nstderr: ${readFileSync(join(dir, 'stderr.txt'), 'utf8')}`);
     const m = JSON.parse(readFileSync(metricsFile, 'utf8')) as { wallSeconds: number; snapshots: number; renders: number; stdoutWrites: number; frames: number; dropped: number | null };
     const out = {
       offloads: OFFLOADS,
@@ -140,6 +163,7 @@ async function main(): Promise<void> {
       pacedRate: RATE > 0 ? RATE : 'unpaced',
       bufferSize: BUFFER !== '' ? Number(BUFFER) : 'default',
       timeline: !NO_TIMELINE,
+      findings: !NO_FINDINGS,
       transferSeconds: Math.round(secs * 100) / 100,
       payloadBytes: report.bytes ?? null,
       goodputMbit: report.bytes !== undefined ? Math.round(((report.bytes * 8) / secs / 1e6) * 10) / 10 : null,
@@ -151,6 +175,10 @@ async function main(): Promise<void> {
       tcpdumpKernelDrops: tdDropped,
       kernelDrops: m.dropped,
       liveWallSeconds: m.wallSeconds,
+      /** CPU seconds live (both processes) used from the transfer's start to 1 s after its end, and as a share of one core. */
+      liveCpuSeconds: Math.round(cpu * 100) / 100,
+      liveCpuShare: Math.round((cpu / (secs + 1)) * 100) / 100,
+      loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
       snapshotsPerSecond: Math.round((m.snapshots / m.wallSeconds) * 10) / 10,
       rendersPerSecond: Math.round((m.renders / m.wallSeconds) * 10) / 10,
       terminalWritesPerSecond: Math.round((m.stdoutWrites / m.wallSeconds) * 10) / 10,

@@ -6,7 +6,9 @@
  *
  * On a terminal it shows the ink TUI (cli/ui/App.tsx); otherwise (stdout not a TTY, or --ndjson) it prints
  * one JSON object per line: connection-opened, subflow-added, subflow-closed, add-addr, remove-addr,
- * mp-prio, fallback, connection-closed, finding, and a periodic `stats` line (see cli/ui/state.ts LiveEvent).
+ * mp-prio, fallback, connection-closed, finding (streamed from the conformance detectors), problem (a frame that
+ * could not be decoded), capture (the interface was lost / reopened), and a periodic `stats` line (see
+ * cli/ui/state.ts LiveEvent).
  * Snapshots of the model are taken at most 10 times a second. Ctrl-C / SIGTERM / q stop cleanly and flush `-w`.
  */
 import { writeFileSync } from 'node:fs';
@@ -18,6 +20,7 @@ import type { CaptureSource, Frame } from '../analyzer/capture/types.js';
 import { PcapngWriter } from '../analyzer/capture/writer.js';
 import { ExitCode } from './exit-codes.js';
 import { type FindingsSource, LiveState, type TimelineSource } from './ui/state.js';
+import { attachFindings } from './ui/findings-source.js';
 import { attachTimeline } from './ui/timeline-source.js';
 
 interface LiveCliOptions {
@@ -30,6 +33,7 @@ interface LiveCliOptions {
   statsInterval: string;
   bufferSize: string;
   timeline: boolean;
+  findings: boolean;
 }
 
 /** Minimum time between two model snapshots / redraws, ms (≤ 10 per second). */
@@ -47,6 +51,7 @@ export function registerLive(program: Command, setExit: (code: number) => void):
     .option('--ndjson', 'print NDJSON events even on a terminal')
     .option('--stats-interval <seconds>', 'NDJSON: seconds between stats lines', '1')
     .option('--no-timeline', 'no RTT / retransmission / data-level columns (the sequence timelines cost CPU per packet)')
+    .option('--no-findings', 'no conformance findings feed (the detectors cost CPU per packet)')
     .option('--buffer-size <bytes>', 'kernel capture buffer size for -i', String(128 * 1024 * 1024))
     .addHelpText(
       'after',
@@ -61,10 +66,13 @@ Exit codes: 0 stopped normally; 2 bad usage, unreadable file, or the capture cou
     });
 }
 
-/** Optional sources: timelines default to analyzer/timeline (cli/ui/timeline-source.ts); findings to none until a streaming conformance source exists. */
+/**
+ * Optional sources: timelines default to analyzer/timeline (cli/ui/timeline-source.ts), findings to the streaming
+ * conformance engine (cli/ui/findings-source.ts); `finish` (if any) runs once at the end of the capture.
+ */
 export interface LiveExtensions {
   timeline?: (pipe: FramePipeline) => TimelineSource;
-  findings?: (pipe: FramePipeline) => FindingsSource;
+  findings?: (pipe: FramePipeline, name: string) => FindingsSource & { finish?(): void };
 }
 
 /** Extensions registered by other modules before `main` runs (kept empty until they exist). */
@@ -83,12 +91,21 @@ async function runLive(opts: LiveCliOptions): Promise<number> {
   const statsInterval = Number(opts.statsInterval);
   if (!(statsInterval > 0)) return fail(`bad --stats-interval ${JSON.stringify(opts.statsInterval)}`);
 
+  const stateRef: { state?: LiveState } = {};
   let source: CaptureSource;
   let live: LiveCaptureSource | undefined;
   let replay: ReplayCaptureSource | undefined;
   let writer: PcapngWriter | undefined;
   if (opts.interface !== undefined) {
-    live = new LiveCaptureSource({ device: opts.interface, filter: opts.filter, bufferSize: Number(opts.bufferSize) });
+    live = new LiveCaptureSource({
+      device: opts.interface,
+      filter: opts.filter,
+      bufferSize: Number(opts.bufferSize),
+      onNotice: (n) => {
+        writer?.flush(); // what was captured before the loss is on disk
+        stateRef.state?.notice(n.kind, n.message);
+      },
+    });
     try {
       live.open();
     } catch (e) {
@@ -113,11 +130,18 @@ async function runLive(opts: LiveCliOptions): Promise<number> {
   }
 
   const pipe = new FramePipeline(source.name);
+  const findings = opts.findings ? (liveExtensions.findings ?? attachFindings)(pipe, source.name) : undefined;
   const state = new LiveState(pipe, {
     source: live !== undefined ? `${opts.interface} (${opts.filter})` : `${opts.read} ×${opts.speed}`,
     ...(opts.timeline ? { timeline: (liveExtensions.timeline ?? attachTimeline)(pipe) } : {}),
-    ...(liveExtensions.findings !== undefined ? { findings: liveExtensions.findings(pipe) } : {}),
+    ...(findings !== undefined ? { findings } : {}),
   });
+  stateRef.state = state;
+  /** End of the capture: the detectors' end-of-capture pass, then the final picture is taken. */
+  const onEnd = (): void => {
+    state.ended = true;
+    findings?.finish?.();
+  };
 
   let lastFrameWall = Date.now();
   const sink = {
@@ -156,8 +180,8 @@ async function runLive(opts: LiveCliOptions): Promise<number> {
   const tty = process.stdout.isTTY === true && opts.ndjson !== true;
   let code: number = ExitCode.OK;
   try {
-    if (tty) code = await runTui(source, sink, state, clock, stop, replay, quitRef);
-    else code = await runNdjson(source, sink, state, clock, statsInterval, live);
+    if (tty) code = await runTui(source, sink, state, clock, stop, replay, quitRef, onEnd);
+    else code = await runNdjson(source, sink, state, clock, statsInterval, live, onEnd);
   } catch (e) {
     code = fail(e instanceof LiveCaptureError ? e.message : e instanceof Error ? e.message : String(e));
   } finally {
@@ -176,6 +200,7 @@ async function runNdjson(
   clock: () => number,
   statsInterval: number,
   live: LiveCaptureSource | undefined,
+  onEnd: () => void,
 ): Promise<number> {
   let closed = false;
   // A reader that goes away (`| head`) ends the capture quietly instead of crashing on EPIPE.
@@ -190,7 +215,7 @@ async function runNdjson(
   };
   let lastStats = Date.now();
   const tick = (): void => {
-    if (live !== undefined) state.dropped = live.stats.dropped;
+    if (live !== undefined) state.dropped = drops(live);
     const { events } = state.sample(clock());
     for (const e of events) out(e);
     if (Date.now() - lastStats >= statsInterval * 1000) {
@@ -204,8 +229,8 @@ async function runNdjson(
   } finally {
     clearInterval(timer);
   }
-  if (live !== undefined) state.dropped = live.stats.dropped; // read by stop() before the socket closed
-  state.ended = true;
+  if (live !== undefined) state.dropped = drops(live); // read by stop() before the socket closed
+  onEnd();
   const { events } = state.sample(clock());
   for (const e of events) out(e);
   out(state.statsEvent(clock()));
@@ -220,6 +245,7 @@ async function runTui(
   stop: () => Promise<void>,
   replay: ReplayCaptureSource | undefined,
   quitRef: { quit: () => void },
+  onEnd: () => void,
 ): Promise<number> {
   const { render } = await import('ink');
   const { App, SimpleViewStore } = await import('./ui/App.js');
@@ -247,11 +273,13 @@ async function runTui(
     }),
     { exitOnCtrlC: false, maxFps: 10, onRender: () => metrics.renders++ },
   );
+  // Taken now: a promise asked for after unmount() has resolved the exit would never settle.
+  const exited = app.waitUntilExit().catch(() => {});
   let lastFrames = -1;
   const live = source instanceof LiveCaptureSource ? source : undefined;
   const timer = setInterval(() => {
     if (paused) return;
-    if (live !== undefined) state.dropped = live.stats.dropped;
+    if (live !== undefined) state.dropped = drops(live);
     // Redraw only when something moved (frames arrived or rates must decay); at most every TICK_MS.
     if (state.pipe.frames === lastFrames && replay !== undefined && state.ended) return;
     lastFrames = state.pipe.frames;
@@ -259,7 +287,7 @@ async function runTui(
     metrics.snapshots++;
   }, TICK_MS);
   const running = source.run(sink).then(() => {
-    state.ended = true;
+    onEnd();
     store.set(state.sample(clock()).view);
   });
   try {
@@ -267,13 +295,13 @@ async function runTui(
     await Promise.race([quitP, running.then(() => quitP)]);
   } finally {
     await stop();
-    if (live !== undefined) state.dropped = live.stats.dropped;
+    if (live !== undefined) state.dropped = drops(live);
     store.set(state.sample(clock()).view);
     clearInterval(timer);
     app.unmount();
   }
   await running.catch(() => {});
-  await app.waitUntilExit().catch(() => {});
+  await exited;
   metrics.finish();
   return ExitCode.OK;
 }
@@ -301,4 +329,11 @@ function startMetrics(state: LiveState): { snapshots: number; renders: number; f
     );
   };
   return m;
+}
+
+/** Frames lost by the capture: the kernel ring's drops plus the capture child's (null while neither is known). */
+function drops(live: LiveCaptureSource): number | null {
+  const k = live.stats.dropped;
+  const u = live.stats.userspaceDropped;
+  return k === null && u === 0 ? null : (k ?? 0) + u;
 }

@@ -56,6 +56,8 @@ class Collector implements RuleContext {
   readonly notEval = new Map<string, { id: string; tcpStream?: number; reason: string }>();
   private seq = 0;
   readonly passes = new Map<string, { id: string; tcpStream?: number; count: number }>();
+  /** Called once per new (not aggregated) finding, as soon as it is reported (streaming sessions). */
+  onNew: ((p: Pending) => void) | undefined;
 
   pass(id: string, flow?: FlowState): void {
     const k = `${id}|${flow?.tcpStream ?? '-'}`;
@@ -92,6 +94,7 @@ class Collector implements RuleContext {
     const p: Pending = { finding };
     if (stream !== undefined) p.tcpStream = stream;
     this.pending.set(aggKey, p);
+    this.onNew?.(p);
   }
 
   notEvaluable(id: string, flow: FlowState | undefined, reason: string): void {
@@ -148,7 +151,60 @@ export async function checkFile(path: string, opts: CheckOptions = {}): Promise<
   const fan = new Fanout(sessions);
   const { detectors: _d, observers: extra, ...analyzeOpts } = opts;
   const analysis = await analyzeFile(path, { ...analyzeOpts, observers: [fan, ...(extra ?? [])] });
+  return completeCheck(path, analysis, detectors, collector, sessions, fan);
+}
 
+/** Options of a streaming {@link CheckSession}. */
+export interface CheckSessionOptions {
+  /** Detectors to run (default: every registered one). */
+  detectors?: readonly Detector[];
+  /**
+   * Called for each new finding as soon as a rule reports it (streaming pass; the end-of-capture pass's
+   * findings come from finish()). `tcpStream` names the subflow it is about (undefined: about the capture);
+   * `finding.connection`/`subflow` are not filled in yet (the caller resolves them against its model snapshot).
+   * Later repeats of an aggregated finding update the same object (`frames`, `evidence.occurrences`).
+   */
+  onFinding?: (finding: Finding, tcpStream: number | undefined) => void;
+}
+
+/**
+ * The detectors of one capture as a streaming {@link SegmentObserver}, for a live capture (cli/live.ts): put it
+ * in a FramePipeline's observers; call {@link CheckSession.finish} once at the end of the capture.
+ * Memory as for checkFile: one entry per flow plus the aggregated findings.
+ */
+export class CheckSession implements SegmentObserver {
+  private readonly detectors: readonly Detector[];
+  private readonly collector = new Collector();
+  private readonly sessions: RuleSession[];
+  private readonly fan: Fanout;
+  private finished = false;
+
+  constructor(opts: CheckSessionOptions = {}) {
+    this.detectors = opts.detectors ?? registeredDetectors();
+    const cb = opts.onFinding;
+    if (cb !== undefined) this.collector.onNew = (p) => cb(p.finding, p.tcpStream);
+    this.sessions = this.detectors.map((d) => d.create(this.collector));
+    this.fan = new Fanout(this.sessions);
+  }
+
+  onSegment(seg: TcpSegment, flow: FlowState, dir: Dir, time: number, tracker: ConnectionTracker, frame?: Frame): void {
+    this.fan.onSegment(seg, flow, dir, time, tracker, frame);
+  }
+
+  /**
+   * Run the end-of-capture pass over `analysis` (the model of what this session saw) and return every finding
+   * (the streamed ones included) with connection/subflow indices resolved, as checkFile does.
+   * Throws if called twice (the detectors' end pass is not repeatable).
+   */
+  finish(path: string, analysis: CaptureAnalysis): CheckResult {
+    if (this.finished) throw new Error('CheckSession.finish called twice');
+    this.finished = true;
+    return completeCheck(path, analysis, this.detectors, this.collector, this.sessions, this.fan);
+  }
+}
+
+/** The end-of-capture part of a check: resolve connections, run the detectors' finish passes, collect. */
+function completeCheck(path: string, analysis: CaptureAnalysis, detectors: readonly Detector[], collector: Collector, sessions: RuleSession[], fan: Fanout): CheckResult {
   // Resolve connections: tcp.stream → (connection id, subflow id).
   const where = new Map<number, { connection: number; subflow: number }>();
   const views: ConnectionView[] = [];

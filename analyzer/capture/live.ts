@@ -8,8 +8,9 @@
  * Both implement {@link CaptureSource}: frames reach the sink in arrival order, `data` valid only during the
  * call (the sources copy out of their reused buffers before a frame is queued anywhere).
  */
-import { execFile } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createReadStream, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { openCaptureStream } from './open.js';
 import type { CaptureSource, CaptureSummary, Frame, FrameSink, LinkTypeValue } from './types.js';
@@ -77,6 +78,18 @@ export interface LiveCaptureStats {
   dropSource: 'PACKET_STATISTICS' | 'sk_drops' | null;
   /** Frames cut because they did not fit cap's buffer (should stay 0). */
   truncated: number;
+  /** Frames the capture child dropped because this process did not read them in time (bounded buffer). */
+  userspaceDropped: number;
+  /** Times the capture was lost (interface down or gone) and reopened. */
+  reopened: number;
+}
+
+/** Something that happened to the capture itself (not to the traffic). */
+export interface CaptureNotice {
+  /** `lost`: the handle died (interface down, deleted); `reopened`: capturing again; `waiting`: reopening failed, retrying. */
+  kind: 'lost' | 'reopened' | 'waiting';
+  /** One line for the user. */
+  message: string;
 }
 
 export interface LiveCaptureOptions {
@@ -88,6 +101,10 @@ export interface LiveCaptureOptions {
   bufferSize?: number;
   /** How often the drop counter is read, ms. Default 1000; 0 = never. */
   statsIntervalMs?: number;
+  /** Told when the capture is lost and reopened (see {@link CaptureNotice}). */
+  onNotice?: (n: CaptureNotice) => void;
+  /** Wait between two attempts to reopen a lost capture, ms. Default 1000. */
+  reopenMs?: number;
 }
 
 interface CapHandle {
@@ -100,6 +117,8 @@ interface CapModule {
 }
 
 let capModule: CapModule | undefined;
+/** Closed validation handles, never released (see LiveCaptureSource.run). One per capture started. */
+const closedHandles: CapHandle[] = [];
 function loadCap(): CapModule {
   if (capModule === undefined) capModule = createRequire(import.meta.url)('cap') as CapModule;
   return capModule;
@@ -190,22 +209,16 @@ export function packetRingStats(pid: number = process.pid): Promise<{ packets: n
   });
 }
 
-const wallClock = (): { sec: number; nsec: number } => {
-  const ms = performance.timeOrigin + performance.now();
-  const sec = Math.floor(ms / 1000);
-  return { sec, nsec: Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6)) };
-};
-
 /**
  * A live interface through libpcap (snaplen 65535, promiscuous, immediate mode, non-blocking).
  *
  * cap gives no per-packet timestamp, so frames are stamped with the wall clock when node reads them
- * (µs-precise, later than the kernel's stamp by the event-loop delay). `run` resolves when {@link stop}
+ * (µs-precise, by the capture child, later than the kernel's stamp by its event-loop delay). `run` resolves when {@link stop}
  * is called; it rejects with a {@link LiveCaptureError} when the capture cannot be opened.
  */
 export class LiveCaptureSource implements CaptureSource {
   readonly name: string;
-  readonly stats: LiveCaptureStats = { received: 0, dropped: null, dropSource: null, truncated: 0 };
+  readonly stats: LiveCaptureStats = { received: 0, dropped: null, dropSource: null, truncated: 0, userspaceDropped: 0, reopened: 0 };
   linkType: LinkTypeValue = LinkType.ETHERNET;
   private cap: CapHandle | undefined;
   private finish: (() => void) | undefined;
@@ -249,33 +262,45 @@ export class LiveCaptureSource implements CaptureSource {
     }
     this.linkType = lt;
     this.cap = cap;
-    this.capBuffer = buffer;
   }
 
-  private capBuffer: Buffer | undefined;
+  private child: ChildProcess | undefined;
+  private stopped = false;
+  private reopenTimer: NodeJS.Timeout | undefined;
 
+  /**
+   * Capture until {@link stop}. The device is opened here first (errors reject with a LiveCaptureError), then
+   * captured by a child process (analyzer/capture/live-worker.ts) so that a handle lost when the interface
+   * goes down ends only the child: `onNotice` is told, frames read so far stay delivered, and the capture is
+   * reopened every `reopenMs` until it works again (same interface, frame numbers continue).
+   */
   run(sink: FrameSink): Promise<CaptureSummary> {
     try {
       this.open();
     } catch (e) {
       return Promise.reject(e);
     }
-    const cap = this.cap!;
-    const buffer = this.capBuffer!;
+    // The in-process handle only validated the device and filter; the child captures. The closed handle is
+    // kept referenced: cap's binding crashes (SIGSEGV) when a closed Cap object is garbage-collected.
+    if (this.cap !== undefined) {
+      try {
+        this.cap.close();
+      } catch {
+        /* closed */
+      }
+      closedHandles.push(this.cap);
+    }
+    this.cap = undefined;
     const stats = this.stats;
     const linkType = this.linkType;
     let number = 0;
-    cap.on('packet', (nbytes, truncated) => {
-      if (truncated) stats.truncated++;
-      const t = wallClock();
-      // cap reuses `buffer` for every packet: copy before anything keeps it.
-      const data = Uint8Array.prototype.slice.call(buffer, 0, nbytes);
+    const onRecord = (data: Uint8Array, sec: number, nsec: number): void => {
       const frame: Frame = {
         number: ++number,
-        tsSec: t.sec,
-        tsNsec: t.nsec,
-        capturedLength: nbytes,
-        originalLength: nbytes,
+        tsSec: sec,
+        tsNsec: nsec,
+        capturedLength: data.length,
+        originalLength: data.length,
         linkType,
         interfaceId: 0,
         data,
@@ -283,7 +308,35 @@ export class LiveCaptureSource implements CaptureSource {
       };
       stats.received++;
       sink.frame(frame);
-    });
+    };
+    const start = (reopen: boolean): void => {
+      if (this.stopped) return;
+      const child = spawnCaptureChild(this.opts.device, this.filter, this.opts.bufferSize ?? 128 * 1024 * 1024, onRecord);
+      this.child = child.proc;
+      let opened = false;
+      child.onLine((line) => {
+        if (line.startsWith('link ')) {
+          opened = true;
+          if (reopen) {
+            stats.reopened++;
+            this.opts.onNotice?.({ kind: 'reopened', message: `capturing on ${this.opts.device} again` });
+          }
+        } else if (line.startsWith('userspace-drops ')) stats.userspaceDropped = Number(line.slice(16)) + this.droppedBefore;
+      });
+      child.proc.on('close', (code, signal) => {
+        this.droppedBefore = stats.userspaceDropped;
+        if (this.child === child.proc) this.child = undefined;
+        if (this.stopped) {
+          this.finish?.();
+          this.finish = undefined;
+          return;
+        }
+        const why = child.stderr().includes('Assertion') || signal === 'SIGABRT' ? 'the interface went down or was removed (the kernel reported ENETDOWN on the capture socket)' : child.stderr().trim().split('\n').pop() ?? `capture process ended (${code ?? signal})`;
+        this.opts.onNotice?.(opened ? { kind: 'lost', message: `capture on ${this.opts.device} lost after frame ${number}: ${why}; reopening` } : { kind: 'waiting', message: `cannot reopen ${this.opts.device} yet: ${why.replace(/^open-error /, '')}` });
+        this.reopenTimer = setTimeout(() => start(true), this.opts.reopenMs ?? 1000);
+      });
+    };
+    start(false);
     const interval = this.opts.statsIntervalMs ?? 1000;
     if (interval > 0) {
       const poll = (): void => {
@@ -310,12 +363,15 @@ export class LiveCaptureSource implements CaptureSource {
     });
   }
 
-  /** Read the drop counter once more (for a final figure), then resolve. */
+  private droppedBefore = 0;
+
+  /** Read the drop counter of the capture child once more (for a final figure), then resolve. */
   async refreshDrops(): Promise<void> {
-    if (this.cap === undefined) return;
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
     const st = this.stats;
     if (st.dropSource !== 'sk_drops') {
-      const r = await packetRingStats();
+      const r = await packetRingStats(pid);
       if (r !== null) {
         st.dropSource = 'PACKET_STATISTICS';
         st.dropped = (st.dropped ?? 0) + r.drops;
@@ -323,17 +379,26 @@ export class LiveCaptureSource implements CaptureSource {
       }
       if (st.dropSource === 'PACKET_STATISTICS') return; // transient failure; keep the sum
     }
-    const d = await packetSocketDrops();
+    const d = await packetSocketDrops(pid);
     if (d !== null) {
       st.dropSource = 'sk_drops';
       st.dropped = d;
     }
   }
 
-  /** Stop capturing (idempotent); `run` resolves. */
+  /** Stop capturing (idempotent); `run` resolves once the capture child has handed over its last frames. */
   stop(): void {
+    this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.reopenTimer !== undefined) clearTimeout(this.reopenTimer);
+    if (this.child !== undefined) {
+      // Frames still queued in the pipe are not waited for (a lagging consumer would delay the exit by seconds);
+      // what was delivered so far is kept. 'close' resolves run.
+      this.child.stdout?.destroy();
+      this.child.kill('SIGTERM');
+      return;
+    }
     if (this.cap !== undefined) {
       try {
         this.cap.close();
@@ -494,4 +559,51 @@ export class ReplayCaptureSource implements CaptureSource {
     if (this.timer !== undefined) clearTimeout(this.timer);
     return summary;
   }
+}
+
+/** The compiled worker next to this module (dist/), or dist/'s copy when running from the TypeScript sources. */
+function workerPath(): string {
+  const here = fileURLToPath(new URL('./live-worker.js', import.meta.url));
+  if (existsSync(here)) return here;
+  return here.replace(/([\\/])analyzer([\\/])capture([\\/])live-worker\.js$/, '$1dist$1analyzer$2capture$3live-worker.js');
+}
+
+/** Start a capture child and parse its record stream (see live-worker.ts); frames are fresh copies. */
+function spawnCaptureChild(
+  device: string,
+  filter: string,
+  bufferSize: number,
+  onRecord: (data: Uint8Array, sec: number, nsec: number) => void,
+): { proc: ChildProcess; onLine(cb: (line: string) => void): void; stderr(): string } {
+  const proc = spawn(process.execPath, [workerPath(), device, filter, String(bufferSize)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let pending: Buffer | undefined;
+  proc.stdout!.on('data', (chunk: Buffer) => {
+    let buf = pending !== undefined ? Buffer.concat([pending, chunk]) : chunk;
+    let o = 0;
+    while (buf.length - o >= 12) {
+      const len = buf.readUInt32LE(o);
+      if (buf.length - o < 12 + len) break;
+      const sec = buf.readUInt32LE(o + 4);
+      const nsec = buf.readUInt32LE(o + 8);
+      // A view, not a copy: every pipe read is a fresh buffer that nothing reuses (only a record split across
+      // two reads is copied, by concat).
+      onRecord(new Uint8Array(buf.buffer, buf.byteOffset + o + 12, len), sec, nsec);
+      o += 12 + len;
+    }
+    pending = o < buf.length ? buf.subarray(o) : undefined;
+    buf = Buffer.alloc(0);
+  });
+  proc.stdin!.on('error', () => {});
+  let err = '';
+  let partial = '';
+  const cbs: Array<(l: string) => void> = [];
+  proc.stderr!.setEncoding('utf8');
+  proc.stderr!.on('data', (s: string) => {
+    if (err.length < 65536) err += s;
+    partial += s;
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) for (const cb of cbs) cb(l);
+  });
+  return { proc, onLine: (cb) => cbs.push(cb), stderr: () => err };
 }

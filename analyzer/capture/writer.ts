@@ -382,6 +382,11 @@ export class PcapngWriter {
   }
 
   /** Flushes and closes the file (memory output stays readable). Idempotent. */
+  /** Write what is staged to the file now (e.g. when the capture is lost), without closing it. */
+  flush(): void {
+    this.out.flush();
+  }
+
   close(): void {
     this.out.close();
   }

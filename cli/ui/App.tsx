@@ -47,7 +47,11 @@ function useTerminalSize(cols?: number, rows?: number): { columns: number; rows:
   const { stdout } = useStdout();
   const [size, setSize] = useState({ columns: stdout.columns ?? 100, rows: stdout.rows ?? 30 });
   useEffect(() => {
-    const on = (): void => setSize({ columns: stdout.columns ?? 100, rows: stdout.rows ?? 30 });
+    const on = (): void => {
+      // A narrower terminal re-wraps the previous frame onto more rows than ink erases: clear it first.
+      if (stdout.isTTY === true) stdout.write('\x1b[2J\x1b[3J\x1b[H');
+      setSize({ columns: stdout.columns ?? 100, rows: stdout.rows ?? 30 });
+    };
     stdout.on('resize', on);
     return () => {
       stdout.off('resize', on);
@@ -57,7 +61,7 @@ function useTerminalSize(cols?: number, rows?: number): { columns: number; rows:
 }
 
 const STATE_COLOR: Record<string, string> = { established: 'green', handshake: 'yellow', fallback: 'magenta', closed: 'gray', active: 'green', idle: 'yellow', removed: 'red' };
-const SEV_COLOR: Record<string, string> = { error: 'red', warning: 'yellow', info: 'cyan' };
+const SEV_COLOR: Record<string, string> = { error: 'red', warning: 'yellow', info: 'cyan', problem: 'magenta', capture: 'gray' };
 
 export function matchesFilter(c: ConnectionView, filter: string): boolean {
   if (filter === '') return true;
@@ -161,33 +165,40 @@ function connRow(c: ConnectionView, columns: number, narrow: boolean, veryNarrow
   return fit(narrow ? base : `${base}  ${c.client} → ${c.server}`, columns);
 }
 
-function SubflowTable({ c, columns, narrow, veryNarrow, hasTimeline }: { c: ConnectionView; columns: number; narrow: boolean; veryNarrow: boolean; hasTimeline: boolean }): React.JSX.Element {
-  const spark = narrow ? 8 : 16;
-  const addrW = Math.max(15, Math.min(23, Math.floor((columns - 70) / 2)));
+function SubflowTable({ c, columns, narrow, veryNarrow: tiny, hasTimeline }: { c: ConnectionView; columns: number; narrow: boolean; veryNarrow: boolean; hasTimeline: boolean }): React.JSX.Element {
+  // Column widths that fit: the fixed columns, then the sparkline, then the two addresses if there is room;
+  // below the fixed columns' width, the compact layout (sf, state, rate, share).
+  const stateW = columns >= 100 ? 16 : 12;
+  const fixed = 45 + stateW;
+  const veryNarrow = tiny || columns < fixed + 1;
+  let spark = narrow ? 8 : 16;
+  const addrW = Math.min(23, Math.floor((columns - fixed - spark) / 2) - 1);
+  const showAddr = !narrow && addrW >= 15;
+  if (!showAddr) spark = Math.max(0, Math.min(spark, columns - fixed - 1));
   const head = veryNarrow
     ? `  sf  state    rate        share`
-    : `  ${fit('sf', 3)} ${narrow ? '' : `${fit('client', addrW)} ${fit('server', addrW)} `}${fit('id c/s', 6)} ${fit('B', 1)} ${fit('state', 12)} ${fit('', spark)} ${fit('rate', 10, true)} ${fit('RTT', 6, true)} ${fit('rtx', 4, true)} ${fit('share', 5, true)}`;
+    : `  ${fit('sf', 3)} ${showAddr ? `${fit('client', addrW)} ${fit('server', addrW)} ` : ''}${fit('id c/s', 6)} ${fit('B', 1)} ${fit('state', stateW)} ${fit('', spark)} ${fit('rate', 10, true)} ${fit('RTT', 6, true)} ${fit('rtx', 4, true)} ${fit('share', 5, true)}`;
   return (
     <Box flexDirection="column" marginTop={1}>
       <Text bold>{fit(`Subflows of connection ${c.id}${hasTimeline ? '' : ' (RTT/rtx: timeline not available)'}`, columns)}</Text>
       <Text dimColor>{fit(head, columns)}</Text>
       {c.subflows.map((s) => (
         <Text key={s.tcpStream} color={STATE_COLOR[s.state]}>
-          {fit(subflowRow(s, narrow, veryNarrow, spark, addrW), columns)}
+          {fit(subflowRow(s, showAddr, veryNarrow, spark, addrW, stateW), columns)}
         </Text>
       ))}
     </Box>
   );
 }
 
-function subflowRow(s: SubflowView, narrow: boolean, veryNarrow: boolean, spark: number, addrW: number): string {
+function subflowRow(s: SubflowView, showAddr: boolean, veryNarrow: boolean, spark: number, addrW: number, stateW: number): string {
   const st = s.state === 'closed' ? `closed:${s.endedHow ?? '?'}` : s.state;
   const share = `${Math.round(s.share * 100)}%`;
   if (veryNarrow) return `  ${fit(String(s.id), 3)} ${fit(st, 8)} ${fit(rate(s.rate), 11)} ${share}`;
   const ids = `${s.clientAddressId ?? '?'}/${s.serverAddressId ?? '?'}`;
-  const rtt = s.rttMs !== undefined ? `${s.rttMs.toFixed(s.rttMs < 10 ? 1 : 0)}ms` : '—';
+  const rtt = s.rttMs !== undefined ? rttText(s.rttMs) : '—';
   const rtx = s.retransmissions !== undefined ? String(s.retransmissions) : '—';
-  return `  ${fit(String(s.id), 3)} ${narrow ? '' : `${fit(s.client, addrW)} ${fit(s.server, addrW)} `}${fit(ids, 6)} ${s.backup ? 'B' : ' '} ${fit(st, 12)} ${sparkline(s.history, spark)} ${fit(rate(s.rate), 10, true)} ${fit(rtt, 6, true)} ${fit(rtx, 4, true)} ${fit(share, 5, true)}`;
+  return `  ${fit(String(s.id), 3)} ${showAddr ? `${fit(s.client, addrW)} ${fit(s.server, addrW)} ` : ''}${fit(ids, 6)} ${s.backup ? 'B' : ' '} ${fit(st, stateW)} ${spark > 0 ? sparkline(s.history, spark) : ''} ${fit(rate(s.rate), 10, true)} ${fit(rtt, 6, true)} ${fit(rtx, 4, true)} ${fit(share, 5, true)}`;
 }
 
 function DataLevel({ c, hasTimeline, columns }: { c: ConnectionView; hasTimeline: boolean; columns: number }): React.JSX.Element {
@@ -239,15 +250,52 @@ function Details({ c, columns }: { c: ConnectionView; columns: number }): React.
   );
 }
 
+/** Smoothed RTT, ms → "45µs" / "3.2ms" / "120ms" (sub-millisecond RTTs are common on a LAN or veth). */
+export function rttText(ms: number): string {
+  if (ms < 1) return `${Math.round(ms * 1000)}µs`;
+  return `${ms.toFixed(ms < 10 ? 1 : 0)}ms`;
+}
+
+/** One line of the findings feed: a conformance finding or a decode problem. */
+interface FeedLine {
+  severity: string;
+  id: string;
+  connection?: number;
+  frame?: number;
+  message: string;
+  occurrences?: number;
+}
+
+/** The newest `max` feed lines: findings (as reported) and decode problems, merged by frame. */
+export function feedLines(view: LiveView, max: number): FeedLine[] {
+  const out: FeedLine[] = [];
+  for (const f of view.findings.slice(-max)) {
+    const l: FeedLine = { severity: f.severity, id: f.id, message: f.message };
+    if (f.connection !== undefined) l.connection = f.connection;
+    if (f.frames[0] !== undefined) l.frame = f.frames[0];
+    const occ = f.evidence?.occurrences;
+    if (typeof occ === 'number' && occ > 1) l.occurrences = occ;
+    out.push(l);
+  }
+  for (const p of view.problems.slice(-max)) {
+    const l: FeedLine = { severity: p.capture === true ? 'capture' : 'problem', id: `${p.layer}/${p.kind}`, message: p.message };
+    if (p.frame !== undefined) l.frame = p.frame;
+    out.push(l);
+  }
+  out.sort((a, b) => (a.frame ?? 0) - (b.frame ?? 0));
+  return out.slice(-max);
+}
+
 function Findings({ view, columns, max }: { view: LiveView; columns: number; max: number }): React.JSX.Element | null {
-  if (!view.hasFindings) return <Text dimColor>{fit('Findings: (conformance checks not attached)', columns)}</Text>;
-  const recent = view.findings.slice(-max);
+  const problems = view.status.problems;
+  const title = `Findings (${view.hasFindings ? view.findings.length : 'conformance checks not attached'})${problems > 0 ? `  problems ${problems}` : ''}`;
+  const lines = feedLines(view, max);
   return (
     <Box flexDirection="column">
-      <Text bold>{fit(`Findings (${view.findings.length})`, columns)}</Text>
-      {recent.map((f, i) => (
+      <Text bold>{fit(title, columns)}</Text>
+      {lines.map((f, i) => (
         <Text key={i} color={SEV_COLOR[f.severity]}>
-          {fit(`  ${f.severity.padEnd(7)} ${f.id.padEnd(8)} #${f.connection ?? '-'} frame ${f.frames[0] ?? '?'}: ${f.message}`, columns)}
+          {fit(`  ${f.severity.padEnd(7)} ${f.id.padEnd(8)} #${f.connection ?? '-'} frame ${f.frame ?? '?'}: ${f.message}${f.occurrences !== undefined ? ` (×${f.occurrences})` : ''}`, columns)}
         </Text>
       ))}
     </Box>
@@ -257,7 +305,8 @@ function Findings({ view, columns, max }: { view: LiveView; columns: number; max
 function StatusBar({ view, columns, paused }: { view: LiveView; columns: number; paused: boolean }): React.JSX.Element {
   const s = view.status;
   const drops = s.dropped === null ? '—' : String(s.dropped);
-  const text = ` ${s.source}  ${Math.round(s.packetsPerSecond)} pkt/s  ${s.frames} frames  ${bytes(s.bytes)}  drops ${drops}  ${duration(s.elapsed)}${paused ? '  PAUSED' : ''}${s.ended ? '  (end of capture)' : ''}`;
+  // The figures first, the source name last: a narrow terminal cuts the name, not the drop counter.
+  const text = ` ${Math.round(s.packetsPerSecond)} pkt/s  ${s.frames} frames  ${bytes(s.bytes)}  drops ${drops}  ${duration(s.elapsed)}${paused ? '  PAUSED' : ''}${s.ended ? '  (end of capture)' : ''}${s.notice !== undefined ? `  ${s.notice}` : ''}  ${s.source}`;
   return (
     <Text inverse color={s.dropped !== null && s.dropped > 0 ? 'red' : undefined}>
       {fit(text, columns)}

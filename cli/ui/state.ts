@@ -11,6 +11,7 @@
  */
 import type { FramePipeline } from '../../analyzer/analyze.js';
 import type { Frame } from '../../analyzer/capture/types.js';
+import type { DecodeIssue } from '../../analyzer/issue.js';
 import type { ModelSnapshot } from '../../analyzer/model/tracker.js';
 import type { Connection, Subflow } from '../../analyzer/model/types.js';
 import type { Finding } from '../../conformance/finding.js';
@@ -41,14 +42,19 @@ export interface DataLevelProgress {
  * (`Connection.id`, `Subflow.id`). Methods are called once per UI tick.
  */
 export interface TimelineSource {
-  /** Called once per tick with the model snapshot, before the per-subflow/connection queries. */
-  refresh?(snapshot: ModelSnapshot): void;
+  /**
+   * Called once per tick with the model snapshot, before the per-subflow/connection queries. `final` is true
+   * once the capture has ended: the source must then bring its figures up to date (no throttling).
+   */
+  refresh?(snapshot: ModelSnapshot, final?: boolean): void;
   subflow(connection: number, subflow: number): SubflowTimeline | undefined;
   dataLevel(connection: number): DataLevelProgress | undefined;
 }
 
 /** Source of conformance findings for the live view: the cumulative list so far (appended to, in order). */
 export interface FindingsSource {
+  /** Called once per tick with the model snapshot, before findings() (e.g. to resolve connection indices). */
+  refresh?(snapshot: ModelSnapshot): void;
   findings(): readonly Finding[];
 }
 
@@ -110,6 +116,10 @@ export interface StatusView {
   packetsPerSecond: number;
   /** Kernel drop counter (null when unknown, e.g. replay). */
   dropped: number | null;
+  /** Decode problems so far (malformed or capture-cut frames, state-limit evictions). */
+  problems: number;
+  /** The latest notice about the capture itself (interface lost, reopened), if any. */
+  notice?: string;
   /** Seconds since the start (capture clock). */
   elapsed: number;
   paused: boolean;
@@ -119,6 +129,8 @@ export interface StatusView {
 export interface LiveView {
   connections: ConnectionView[];
   findings: readonly Finding[];
+  /** The latest decode problems (at most 50; their total is `status.problems`), oldest first. */
+  problems: readonly DecodeIssue[];
   status: StatusView;
   /** True when a timeline source is attached (RTT/retransmission/data-level columns have data). */
   hasTimeline: boolean;
@@ -147,7 +159,11 @@ export type LiveEvent =
   | { type: 'fallback'; time: number; frame: number; connection: number; reason: string; detail: string }
   | { type: 'connection-closed'; time: number; frame?: number; connection: number; how: string }
   | ({ type: 'finding'; time: number } & Finding)
-  | { type: 'stats'; time: number; frames: number; tcpFrames: number; bytes: number; packetsPerSecond: number; dropped: number | null; elapsed: number; connections: number };
+  /** A frame that could not be decoded (or was cut by the capture): the analysis goes on. */
+  | ({ type: 'problem'; time: number } & DecodeIssue)
+  /** The capture itself: `lost` (interface down or removed), `waiting` (reopen failed, retrying), `reopened`. */
+  | { type: 'capture'; time: number; kind: 'lost' | 'reopened' | 'waiting'; message: string; afterFrame: number }
+  | { type: 'stats'; time: number; frames: number; tcpFrames: number; bytes: number; packetsPerSecond: number; dropped: number | null; problems: number; elapsed: number; connections: number };
 
 export interface LiveStateOptions {
   source: string;
@@ -164,6 +180,9 @@ interface FlowSample {
   history: number[];
   rate: number;
 }
+
+/** Decode problems kept for the feed (the NDJSON output lists every one the pipeline keeps). */
+const RECENT_PROBLEMS = 50;
 
 const ep = (ip: string, port: number): string => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
 
@@ -187,6 +206,10 @@ export class LiveState {
   private readonly closedSubflow = new Set<number>();
   private readonly addrEvents = new Map<number, [number, number, number]>();
   private findingsSeen = 0;
+  private problemsSeen = 0;
+  private lastNotice: string | undefined;
+  private readonly notices: LiveEvent[] = [];
+  private readonly recentProblems: DecodeIssue[] = [];
   dropped: number | null = null;
   paused = false;
   ended = false;
@@ -219,6 +242,12 @@ export class LiveState {
     return t ?? fallback;
   }
 
+  /** A notice about the capture (from LiveCaptureSource's onNotice): an NDJSON `capture` event and the status bar. */
+  notice(kind: 'lost' | 'reopened' | 'waiting', message: string): void {
+    this.lastNotice = message;
+    if (this.notices.length < 1000) this.notices.push({ type: 'capture', time: Date.now() / 1000, kind, message, afterFrame: this.pipe.frames });
+  }
+
   /** Feed one frame (call from the capture sink). */
   onFrame(frame: Frame): void {
     const t = frame.tsSec + frame.tsNsec / 1e9;
@@ -240,7 +269,8 @@ export class LiveState {
    */
   sample(now: number = this.lastTime): { view: LiveView; events: LiveEvent[] } {
     const snap = this.pipe.tracker.snapshot();
-    this.opts.timeline?.refresh?.(snap);
+    this.opts.timeline?.refresh?.(snap, this.ended);
+    this.opts.findings?.refresh?.(snap);
     const events: LiveEvent[] = [];
     const dt = Number.isNaN(this.lastSampleTime) ? 0 : now - this.lastSampleTime;
     if (dt > 0) this.pps = (this.pipe.frames - this.lastSampleFrames) / dt;
@@ -307,6 +337,17 @@ export class LiveState {
       events.push({ type: 'finding', time: now, ...f });
     }
     this.findingsSeen = allFindings.length;
+    // Decode problems (malformed or cut frames, the state limit): the pipeline keeps the first maxErrors, counts all.
+    const issues = this.pipe.issues.list;
+    for (let i = this.problemsSeen; i < issues.length; i++) {
+      const p = issues[i]!;
+      events.push({ type: 'problem', time: now, ...p });
+      this.recentProblems.push(p);
+      if (this.recentProblems.length > RECENT_PROBLEMS) this.recentProblems.shift();
+    }
+    this.problemsSeen = issues.length;
+    events.push(...this.notices);
+    this.notices.length = 0;
     if (dt > 0 || Number.isNaN(this.lastSampleTime)) {
       this.lastSampleTime = now;
       this.lastSampleFrames = this.pipe.frames;
@@ -316,6 +357,7 @@ export class LiveState {
     const view: LiveView = {
       connections,
       findings: allFindings,
+      problems: [...this.recentProblems],
       status: this.status(now),
       hasTimeline: this.opts.timeline !== undefined,
       hasFindings: this.opts.findings !== undefined,
@@ -334,6 +376,7 @@ export class LiveState {
       bytes: s.bytes,
       packetsPerSecond: Math.round(s.packetsPerSecond),
       dropped: s.dropped,
+      problems: s.problems,
       elapsed: Math.round(s.elapsed * 1000) / 1000,
       connections: this.seenConn.size,
     };
@@ -347,6 +390,8 @@ export class LiveState {
       bytes: this.wireBytes,
       packetsPerSecond: this.pps,
       dropped: this.dropped,
+      problems: this.pipe.issues.count,
+      ...(this.lastNotice !== undefined ? { notice: this.lastNotice } : {}),
       elapsed: Number.isNaN(this.firstTime) || Number.isNaN(now) ? 0 : Math.max(0, now - this.firstTime),
       paused: this.paused,
       ended: this.ended,

@@ -10,7 +10,11 @@ import { TimelineObserver } from '../../analyzer/timeline/observer.js';
 import type { ConnectionTimeline, TimelineResult } from '../../analyzer/timeline/types.js';
 import type { DataLevelProgress, SubflowTimeline, TimelineSource } from './state.js';
 
-/** Attach a TimelineObserver to `pipe` and expose it as a TimelineSource (results refreshed at most every `everyMs`). */
+/**
+ * Attach a TimelineObserver to `pipe` and expose it as a TimelineSource. Results are refreshed at most every
+ * `everyMs` of wall time while the capture runs, and on every call once it has ended (`final`), so the last
+ * picture has the same figures as `mptcpscope timeline` on the same frames.
+ */
 export function attachTimeline(pipe: FramePipeline, everyMs = 500): TimelineSource {
   // 1 s bins: the result copies every bin, and the live view does not plot them.
   const obs = new TimelineObserver({ interval: 1 });
@@ -18,9 +22,9 @@ export function attachTimeline(pipe: FramePipeline, everyMs = 500): TimelineSour
   let last = 0;
   let byConn = new Map<number, ConnectionTimeline>();
   return {
-    refresh(snapshot: ModelSnapshot): void {
+    refresh(snapshot: ModelSnapshot, final = false): void {
       const now = Date.now();
-      if (now - last < everyMs) return;
+      if (!final && now - last < everyMs) return;
       last = now;
       const r: TimelineResult = obs.result(snapshot);
       byConn = new Map(r.connections.filter((c) => c.connection !== undefined).map((c) => [c.connection!, c]));

@@ -197,3 +197,35 @@ describe('live TUI optional sources', () => {
     unmount();
   });
 });
+
+describe('App on 15b with the streaming findings feed, at every width', () => {
+  it('no line is wider than the terminal; the share column and the findings (severity, rule, frame) stay visible', async () => {
+    const { FramePipeline } = await import('../../analyzer/analyze.js');
+    const { attachFindings } = await import('../../cli/ui/findings-source.js');
+    const { attachTimeline } = await import('../../cli/ui/timeline-source.js');
+    const { LiveState } = await import('../../cli/ui/state.js');
+    const { openCapture } = await import('../../analyzer/capture/open.js');
+    const { checkFile } = await import('../../conformance/engine.js');
+    const { join } = await import('node:path');
+    const { FIXTURES } = await import('../helpers/fixtures.js');
+    const path = join(FIXTURES, 'shared-linux/15b-csum-corrupt-2sf.client.pcap');
+    const pipe = new FramePipeline(path);
+    const findings = attachFindings(pipe, path);
+    const state = new LiveState(pipe, { source: '15b', timeline: attachTimeline(pipe), findings });
+    await openCapture(path).run({ frame: (f) => state.onFrame(f) });
+    state.ended = true;
+    findings.finish();
+    const view = state.sample().view;
+    const check = await checkFile(path);
+    for (const columns of [40, 50, 56, 60, 70, 80, 100, 120, 140, 200]) {
+      const r = renderView(view, columns, 40);
+      const frame = r.lastFrame() ?? '';
+      for (const line of frame.split('\n')) expect(line.length).toBeLessThanOrEqual(columns);
+      expect(frame).toContain(`Findings (${check.findings.length})`);
+      const first = check.findings[check.findings.length - 1]!;
+      if (columns >= 50) expect(frame).toMatch(new RegExp(`${first.severity}\\s+${first.id}\\s+#0 frame ${first.frames[0]}`));
+      if (columns >= 56) expect(frame).toMatch(/\d+%/); // the share column
+      r.unmount();
+    }
+  });
+});
