@@ -134,11 +134,11 @@ export const RULES: readonly RuleInfo[] = [
   }),
   R('DSS-010', '§3.3.2', 'error', 'sequence', '2D', 'implemented', 'no Data ACK for data never sent', {
     module: 'sequence',
-    note: 'error only when the Data ACK exceeds every DSN mapped in the whole capture, the IDSN is known, every subflow handshake was captured and no subflow or data-level gap was seen; otherwise not evaluable (see MBX-008)',
+    note: 'error only when the Data ACK exceeds every DSN mapped in the whole capture, the IDSN is known, every subflow handshake was captured, no option was cut by snaplen, and no gap or unmapped payload was seen; otherwise not evaluable (see MBX-008)',
   }),
   R('DSS-011', '§3.3.2', 'warning', 'sequence', '1D-S', 'implemented', 'Data ACK does not decrease', {
     module: 'sequence',
-    note: '(unverified): W within one subflow, info across subflows (reordering between paths), as the spec',
+    note: '(unverified): W within one subflow; decreases across subflows (spec: I) and on segments whose subflow ACK also went back (reordered on the path, e.g. 01-basic client frames 9217–9219, IP IDs out of order) are not reported: reordering at the capture point',
   }),
   R('DSS-012', '§3.3', 'info', 'sequence', '1D-S', 'implemented', '32-bit DSN / Data ACK expandable unambiguously (W when not)', {
     module: 'dss',

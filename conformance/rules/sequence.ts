@@ -30,6 +30,8 @@ interface FlowDir {
   prevDll: number;
   /** Last Data ACK sent on this direction (DSS-011, within one subflow). */
   lastAck: number | undefined;
+  /** A mapping (DSS or MP_CAPABLE with data) was declared on this direction. */
+  mapped: boolean;
   /** FB-006 / DSS-003 */
   unmappedSegs: number;
   unmappedEnd: number;
@@ -67,10 +69,12 @@ interface ConnDir {
 interface ConnSt {
   d: [ConnDir, ConnDir];
   flows: Set<FlowState>;
+  /** Payload bytes the timeline found unmapped (any reason): DSS-010 then cannot tell data never sent. */
+  unmapped: number;
   removals: Array<{ frame: number; time: number; flow: FlowState; dir: Dir; ids: number[] }>;
 }
 
-const newFlowDir = (): FlowDir => ({ prevSsn: -1, prevDll: 0, lastAck: undefined, unmappedSegs: 0, unmappedEnd: 0, unmappedFrames: [], next: 0, peerAck: 0, lastNewData: undefined, lastNewDataFrame: 0 });
+const newFlowDir = (): FlowDir => ({ prevSsn: -1, prevDll: 0, lastAck: undefined, mapped: false, unmappedSegs: 0, unmappedEnd: 0, unmappedFrames: [], next: 0, peerAck: 0, lastNewData: undefined, lastNewDataFrame: 0 });
 const newConnDir = (): ConnDir => ({
   maxEnd: undefined,
   maxDataEnd: 0,
@@ -109,15 +113,19 @@ registerDetector({
   needsTimeline: true,
   create(ctx: RuleContext) {
     const flows = new FlowMap<FlowSt>(() => ({ d: [newFlowDir(), newFlowDir()] }));
-    const conns = new FlowMap<ConnSt>(() => ({ d: [newConnDir(), newConnDir()], flows: new Set(), removals: [] }));
+    const conns = new FlowMap<ConnSt>(() => ({ d: [newConnDir(), newConnDir()], flows: new Set(), unmapped: 0, removals: [] }));
 
     const hooks: TimelineHooks = {
       unmapped(root, flow, dir, seg, ssn, len, ambiguous) {
+        conns.get(root).unmapped++;
         if (isSyn(seg) || seg.headerTruncated || ambiguous || isnOf(flow, dir) === undefined || !established(flow)) return;
         if (seg.options.mptcp.some((o) => o.type === 'MALFORMED')) return;
         const fd = flows.get(flow).d[dir];
         // The initial subflow's first data without a mapping is a fallback (FB-003), not DSS-003.
-        if (!isJoin(flow) && fd.prevSsn < 0) return;
+        if (!isJoin(flow) && !fd.mapped) return;
+        // The peer sent plain TCP segments first: the initial subflow fell back (RFC 8684 §3.7, FB-003), data without DSS follows.
+        const peerPlain = flow.firstPlain[dir === 0 ? 1 : 0];
+        if (!isJoin(flow) && peerPlain !== undefined && peerPlain < seg.frame) return;
         fd.unmappedSegs++;
         if (ssn + len > fd.unmappedEnd) fd.unmappedEnd = ssn + len;
         if (fd.unmappedFrames.length < 20) fd.unmappedFrames.push(seg.frame);
@@ -128,7 +136,8 @@ registerDetector({
         if (flow.infiniteMapping !== undefined) return;
         ctx.report({ id: 'DSS-004', frames: [frame, firstFrame], message: `mapping changed: subflow byte ${ssn} mapped to relative DSN ${dsn}, frame ${firstFrame} mapped it to ${expected}`, evidence: { ssn, seen: dsn, expected, firstFrame }, key: String(dir) }, flow);
       },
-      mapping(root, flow, _dir, dataDir, frame, dsn, dll, dataFin) {
+      mapping(root, flow, dir, dataDir, frame, dsn, dll, dataFin) {
+        flows.get(flow).d[dir].mapped = true;
         if (dll === 0) return;
         const c = conns.get(root);
         c.flows.add(flow);
@@ -199,13 +208,10 @@ registerDetector({
         const peerIsn = isnOf(flow, dir === 0 ? 1 : 0);
         const tcpAck = peerIsn !== undefined && (seg.flags & 0x10) !== 0 ? relSeq(seg.ack, peerIsn) : undefined;
         const reordered = tcpAck !== undefined && tcpAck < flows.get(flow).d[dir === 0 ? 1 : 0].peerAck;
-        // DSS-011: a decrease within one subflow (W) or across subflows (I).
-        if (fd.lastAck !== undefined && a < fd.lastAck && reordered) {
-          ctx.report({ id: 'DSS-011', severity: 'info', frames: [frame], message: `Data ACK decreased from ${fd.lastAck} to ${a} (relative) on a segment whose subflow ACK also went back: reordered on its path`, evidence: { seen: a, expected: `≥ ${fd.lastAck}`, reordered: true }, key: `reord|${dir}` }, flow);
-        } else if (fd.lastAck !== undefined && a < fd.lastAck) {
+        // DSS-011: a decrease within one subflow (W). Decreases across subflows, or on a segment reordered on its
+        // path, are reordering at the capture point, not sender behaviour: not reported.
+        if (fd.lastAck !== undefined && a < fd.lastAck && !reordered) {
           ctx.report({ id: 'DSS-011', frames: [frame], message: `Data ACK decreased from ${fd.lastAck} to ${a} (relative) on the same subflow`, evidence: { seen: a, expected: `≥ ${fd.lastAck}` }, key: `same|${dir}` }, flow);
-        } else if (cd.lastAck !== undefined && a < cd.lastAck && cd.lastAckStream !== flow.tcpStream) {
-          ctx.report({ id: 'DSS-011', severity: 'info', frames: [frame], message: `Data ACK ${a} below ${cd.lastAck} sent on another subflow just before (packets reordered between paths)`, evidence: { seen: a, expected: `≥ ${cd.lastAck}` }, key: `cross|${dir}` }, flow);
         }
         if (fd.lastAck === undefined || a > fd.lastAck) fd.lastAck = a;
         if (cd.lastAck === undefined || a >= cd.lastAck) {
@@ -328,7 +334,7 @@ registerDetector({
           const idsnKnown = (d === 0 ? keys?.clientIdsn : keys?.serverIdsn) !== undefined && root.syn !== undefined;
           const bound = cd.maxEnd ?? (idsnKnown ? 1 : undefined);
           if (bound !== undefined && cd.maxAck > bound) {
-            const closed = idsnKnown && allSyn && cd.gaps === 0 && v.flows.every((f) => f.optionsCut === 0 && f.synOptionsCut !== true) && v.flows.every((f) => subflowCompleteFor(fin, f, d));
+            const closed = idsnKnown && allSyn && cd.gaps === 0 && c.unmapped === 0 && v.flows.every((f) => f.optionsCut === 0 && f.synOptionsCut !== true) && v.flows.every((f) => subflowCompleteFor(fin, f, d));
             if (closed) {
               fin.report({ id: 'DSS-010', frames: [cd.maxAckFrame], message: `Data ACK ${cd.maxAck} (relative) acknowledges data never sent: the peer mapped data only up to ${bound}`, evidence: { seen: cd.maxAck, expected: `≤ ${bound}` } }, cd.maxAckFlow);
             } else {
