@@ -20,6 +20,7 @@ import type { CaptureSource, Frame } from '../analyzer/capture/types.js';
 import { PcapngWriter } from '../analyzer/capture/writer.js';
 import { ExitCode } from './exit-codes.js';
 import { type FindingsSource, LiveState, type TimelineSource } from './ui/state.js';
+import { TimelineObserver } from '../analyzer/timeline/observer.js';
 import { attachFindings } from './ui/findings-source.js';
 import { attachTimeline } from './ui/timeline-source.js';
 
@@ -72,7 +73,7 @@ Exit codes: 0 stopped normally; 2 bad usage, unreadable file, or the capture cou
  */
 export interface LiveExtensions {
   timeline?: (pipe: FramePipeline) => TimelineSource;
-  findings?: (pipe: FramePipeline, name: string) => FindingsSource & { finish?(): void };
+  findings?: (pipe: FramePipeline, name: string, timeline?: TimelineObserver) => FindingsSource & { finish?(): void };
 }
 
 /** Extensions registered by other modules before `main` runs (kept empty until they exist). */
@@ -130,10 +131,13 @@ async function runLive(opts: LiveCliOptions): Promise<number> {
   }
 
   const pipe = new FramePipeline(source.name);
-  const findings = opts.findings ? (liveExtensions.findings ?? attachFindings)(pipe, source.name) : undefined;
+  // The timeline goes first in the pipeline: the conformance session's sequence rules read the same one.
+  const timeline = opts.timeline ? (liveExtensions.timeline ?? attachTimeline)(pipe) : undefined;
+  const shared = timeline !== undefined && 'observer' in timeline && timeline.observer instanceof TimelineObserver ? timeline.observer : undefined;
+  const findings = opts.findings ? (liveExtensions.findings ?? attachFindings)(pipe, source.name, shared) : undefined;
   const state = new LiveState(pipe, {
     source: live !== undefined ? `${opts.interface} (${opts.filter})` : `${opts.read} ×${opts.speed}`,
-    ...(opts.timeline ? { timeline: (liveExtensions.timeline ?? attachTimeline)(pipe) } : {}),
+    ...(timeline !== undefined ? { timeline } : {}),
     ...(findings !== undefined ? { findings } : {}),
   });
   stateRef.state = state;

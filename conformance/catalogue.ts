@@ -48,7 +48,6 @@ const R = (
   extra: Partial<RuleInfo> = {},
 ): RuleInfo => ({ id, rfc: `RFC 8684 ${rfc}`, severity, group, observability, status, title, ...extra });
 
-const TL = 'needs the data-level timeline (analyzer/timeline/: per-subflow mapping coverage, Data ACK state, reinjection bytes)';
 const MB = 'middlebox signature: evaluated by analyzer/middlebox/ detectors registered in the same registry';
 
 /** Every rule of spec §2, in catalogue order. */
@@ -92,8 +91,9 @@ export const RULES: readonly RuleInfo[] = [
   R('FB-003', '§3.7', 'info', 'protocol', '2D', 'implemented', 'fallback at first data (plain TCP from a peer after the handshake)', { module: 'fallback' }),
   R('FB-004', '§3.7', 'error', 'protocol', '1D-S', 'implemented', 'no MPTCP signalling after fallback', { module: 'fallback' }),
   R('FB-005', '§3.7', 'error', 'protocol', '1D-S', 'implemented', 'infinite mapping only with one subflow in use; checksum 0', { module: 'fallback' }),
-  R('FB-006', '§3.2, §3.7', 'error', 'protocol', '2D', 'pending-timeline', 'join subflow never falls back (unmapped data must lead to RST)', {
-    reason: `${TL}: "unmapped" means not covered by any mapping, and a mapping may cover many segments without repeating the DSS`,
+  R('FB-006', '§3.2, §3.7', 'error', 'protocol', '2D', 'implemented', 'join subflow never falls back (unmapped data must lead to RST)', {
+    module: 'sequence',
+    note: 'unmapped = not covered by any mapping known to the timeline; error when a join subflow carried ≥ 2 unmapped segments, the receiver acknowledged them and no RST followed',
   }),
   // 2.4 JOIN
   R('JOIN-001', '§3.2', 'error', 'protocol', '1D-I→R', 'implemented', 'MP_JOIN token names an established, not fallen-back connection', { module: 'join' }),
@@ -110,20 +110,44 @@ export const RULES: readonly RuleInfo[] = [
   // 2.5 DSS
   R('DSS-001', '§3.3', 'error', 'checksum', '1D-S', 'implemented', 'DSS mapping carries a checksum iff checksums were negotiated', { module: 'dss' }),
   R('DSS-002', '§3.3.1', 'error', 'checksum', '1D-S', 'implemented', 'DSS checksum verifies over the whole mapping', { module: 'dss' }),
-  R('DSS-003', '§3.3.1', 'error', 'sequence', '1D-S', 'pending-timeline', 'every payload byte covered by a mapping', { reason: TL }),
-  R('DSS-004', '§3.3.1, §3.3.6', 'error', 'sequence', '1D-S', 'pending-timeline', 'a mapping never changes; overlaps keep the DSN−SSN offset', { reason: TL }),
-  R('DSS-005', '§3.3.1', 'error', 'sequence', '1D-S', 'pending-timeline', 'carrying segment starts inside its mapping', { reason: TL }),
-  R('DSS-006', '§3.3.6', 'error', 'sequence', '1D-S', 'pending-timeline', 'reinjected data byte-identical', { reason: TL }),
+  R('DSS-003', '§3.3.1', 'error', 'sequence', '1D-S', 'implemented', 'every payload byte covered by a mapping', {
+    module: 'sequence',
+    note: 'not reported for bytes below the peer\'s subflow ACK (mapping may be trimmed), after subflow gaps (mapping may be in a missed segment), on SYN payload (MPC-014), or on the initial subflow before its first mapping (fallback, FB-003)',
+  }),
+  R('DSS-004', '§3.3.1, §3.3.6', 'error', 'sequence', '1D-S', 'implemented', 'a mapping never changes; overlaps keep the DSN−SSN offset', {
+    module: 'sequence',
+    note: '(unverified strength): kept E as the spec; Linux treats a changed mapping as invalid (DSSNotMatching)',
+  }),
+  R('DSS-005', '§3.3.1', 'error', 'sequence', '1D-S', 'implemented', 'carrying segment starts inside its mapping', { module: 'sequence' }),
+  R('DSS-006', '§3.3.6', 'error', 'sequence', '1D-S', 'implemented', 'reinjected data byte-identical', {
+    module: 'sequence',
+    note: '(unverified): kept E; compares the RFC 1071 sum of one DSN range carried on two subflows (same range only), payload captured whole, connections with ≥ 2 subflows',
+  }),
   R('DSS-007', '§3.3.1, §3.3.3', 'error', 'sequence', '1D-S', 'implemented', 'DATA_FIN without payload uses SSN 0, DLL 1', { module: 'dss' }),
-  R('DSS-008', '§3.3.3', 'error', 'sequence', '1D-S', 'pending-timeline', 'one DATA_FIN DSN per host; no data mapped beyond it', { reason: TL }),
-  R('DSS-009', '§3.3.3', 'warning', 'sequence', '2D', 'pending-timeline', 'DATA_FIN acknowledged by DSN + 1; subflows closed afterwards', { reason: TL }),
-  R('DSS-010', '§3.3.2', 'error', 'sequence', '2D', 'pending-timeline', 'no Data ACK for data never sent', { reason: TL }),
-  R('DSS-011', '§3.3.2', 'warning', 'sequence', '1D-S', 'pending-timeline', 'Data ACK does not decrease', { reason: TL }),
+  R('DSS-008', '§3.3.3', 'error', 'sequence', '1D-S', 'implemented', 'one DATA_FIN DSN per host; no data mapped beyond it', {
+    module: 'sequence',
+    note: '(unverified): kept E; RFC 8684 §3.3.3 (quoted in ns-3 mptcp sources): a DATA_FIN has the semantics of a TCP FIN at connection level, DATA_ACKed once all data was received',
+  }),
+  R('DSS-009', '§3.3.3', 'warning', 'sequence', '2D', 'implemented', 'DATA_FIN acknowledged by DSN + 1; subflows closed afterwards', {
+    module: 'sequence',
+    note: '(unverified): W as the spec; data after both DATA_FINs acknowledged counts only new data, not subflow retransmissions',
+  }),
+  R('DSS-010', '§3.3.2', 'error', 'sequence', '2D', 'implemented', 'no Data ACK for data never sent', {
+    module: 'sequence',
+    note: 'error only when the Data ACK exceeds every DSN mapped in the whole capture, the IDSN is known, every subflow handshake was captured, no option was cut by snaplen, and no gap or unmapped payload was seen; otherwise not evaluable (see MBX-008)',
+  }),
+  R('DSS-011', '§3.3.2', 'warning', 'sequence', '1D-S', 'implemented', 'Data ACK does not decrease', {
+    module: 'sequence',
+    note: '(unverified): W within one subflow; decreases across subflows (spec: I) and on segments whose subflow ACK also went back (reordered on the path, e.g. 01-basic client frames 9217–9219, IP IDs out of order) are not reported: reordering at the capture point',
+  }),
   R('DSS-012', '§3.3', 'info', 'sequence', '1D-S', 'implemented', '32-bit DSN / Data ACK expandable unambiguously (W when not)', {
     module: 'dss',
     note: 'expansion picks the value nearest the last one of its space (or IDSN + 1); farther than 2^30 is reported as warning (a reordering margin below the 2^31 limit)',
   }),
-  R('DSS-013', '§3.3.4, §3.3.5', 'warning', 'sequence', '2D', 'pending-timeline', 'no mapping beyond Data ACK + shared window', { reason: TL }),
+  R('DSS-013', '§3.3.4, §3.3.5', 'warning', 'sequence', '2D', 'implemented', 'no mapping beyond Data ACK + shared window', {
+    module: 'sequence',
+    note: '(unverified): W. Checked: RFC 8684 §3.3.4 (quoted in an mptcp_net-next patch and ns-3): "The receive window is relative to the DATA_ACK … a receiver MUST NOT shrink the right edge (DATA_ACK + receive window)", and the window is used only from segments carrying a Data ACK. Right edge = highest Data ACK + scaled window on any subflow; 1 byte allowed (window probe); not evaluable without every subflow handshake (window scale)',
+  }),
   R('DSS-014', '§3.3', 'error', 'protocol', '1D-S', 'implemented', 'DSS only after the subflow\'s MPTCP handshake, never on plain TCP', { module: 'dss' }),
   // 2.6 ADDR
   R('ADDR-001', '§3.4.1', 'error', 'checksum', '1D-I→R', 'implemented', 'v1 ADD_ADDR truncated HMAC (rightmost 64 bits) verifies', {
@@ -136,7 +160,7 @@ export const RULES: readonly RuleInfo[] = [
   R('ADDR-005', '§5, RFC 7430', 'info', 'protocol', '1D', 'implemented', 'unauthenticated address signalling (v0 ADD_ADDR, REMOVE_ADDR)', { module: 'addr' }),
   R('ADDR-006', '§3.4.2', 'warning', 'protocol', '2D', 'implemented', 'removed Address ID not reused by a join before re-announcement', {
     module: 'addr',
-    note: 'the "subflows still carry data long after REMOVE_ADDR" half needs per-subflow data timing from the timeline (pending)',
+    note: '(unverified strength): W. The "subflows still carry data long after REMOVE_ADDR" half (module sequence): new data more than 2 s after the REMOVE_ADDR on a subflow using the removed ID',
   }),
   R('ADDR-007', '§3.4.2', 'info', 'protocol', '1D', 'implemented', 'REMOVE_ADDR naming an unknown Address ID', { module: 'addr' }),
   // 2.7 PRIO

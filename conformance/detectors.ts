@@ -9,5 +9,6 @@ import './rules/join.js';
 import './rules/dss.js';
 import './rules/addr.js';
 import './rules/close.js';
+import './rules/sequence.js';
 import '../analyzer/middlebox/register.js';
 import '../analyzer/middlebox/register.js';

@@ -9,6 +9,7 @@ import { type AnalyzeOptions, type CaptureAnalysis, type SegmentObserver, analyz
 import type { Frame } from '../analyzer/capture/types.js';
 import type { Dir, FlowState } from '../analyzer/model/flow.js';
 import type { ConnectionTracker } from '../analyzer/model/tracker.js';
+import { TimelineObserver } from '../analyzer/timeline/observer.js';
 import type { TcpSegment } from '../analyzer/wire/types.js';
 import { ruleInfo } from './catalogue.js';
 import { initiatorIsClient } from './rules/util.js';
@@ -52,6 +53,7 @@ interface Pending {
 }
 
 class Collector implements RuleContext {
+  timeline?: TimelineObserver;
   readonly pending = new Map<string, Pending>();
   readonly notEval = new Map<string, { id: string; tcpStream?: number; reason: string }>();
   private seq = 0;
@@ -136,8 +138,13 @@ class Fanout {
 export interface CheckOptions extends AnalyzeOptions {
   /** Detectors to run (default: every registered one). */
   detectors?: readonly Detector[];
-  /** Further observers run in the same pass, after the detectors (e.g. a TimelineObserver). */
+  /** Further observers run in the same pass, after the detectors. */
   observers?: SegmentObserver[];
+  /**
+   * The pass's TimelineObserver (e.g. analyzeFull's), shared with detectors that need one and fed by
+   * this pass: do not also list it in `observers`. Without it, one is created when a detector needs it.
+   */
+  timelineObserver?: TimelineObserver;
 }
 
 /**
@@ -147,10 +154,12 @@ export interface CheckOptions extends AnalyzeOptions {
 export async function checkFile(path: string, opts: CheckOptions = {}): Promise<CheckResult> {
   const detectors = opts.detectors ?? registeredDetectors();
   const collector = new Collector();
+  const { detectors: _d, observers: extra, timelineObserver: givenTimeline, ...analyzeOpts } = opts;
+  const timeline = givenTimeline ?? (detectors.some((d) => d.needsTimeline === true) ? new TimelineObserver() : undefined);
+  if (timeline !== undefined) collector.timeline = timeline;
   const sessions = detectors.map((d) => d.create(collector));
   const fan = new Fanout(sessions);
-  const { detectors: _d, observers: extra, ...analyzeOpts } = opts;
-  const analysis = await analyzeFile(path, { ...analyzeOpts, observers: [fan, ...(extra ?? [])] });
+  const analysis = await analyzeFile(path, { ...analyzeOpts, observers: [...(timeline !== undefined ? [timeline] : []), fan, ...(extra ?? [])] });
   return completeCheck(path, analysis, detectors, collector, sessions, fan);
 }
 
@@ -165,6 +174,11 @@ export interface CheckSessionOptions {
    * Later repeats of an aggregated finding update the same object (`frames`, `evidence.occurrences`).
    */
   onFinding?: (finding: Finding, tcpStream: number | undefined) => void;
+  /**
+   * The timeline the caller feeds with the same segments (before this session, in the same pipeline), shared by the
+   * rules that need one (`Detector.needsTimeline`). Without it, such rules see no timeline and report not evaluable.
+   */
+  timeline?: TimelineObserver;
 }
 
 /**
@@ -183,6 +197,7 @@ export class CheckSession implements SegmentObserver {
     this.detectors = opts.detectors ?? registeredDetectors();
     const cb = opts.onFinding;
     if (cb !== undefined) this.collector.onNew = (p) => cb(p.finding, p.tcpStream);
+    if (opts.timeline !== undefined) this.collector.timeline = opts.timeline;
     this.sessions = this.detectors.map((d) => d.create(this.collector));
     this.fan = new Fanout(this.sessions);
   }
@@ -244,6 +259,7 @@ function completeCheck(path: string, analysis: CaptureAnalysis, detectors: reado
     notEvaluable: (id, flow, reason) => collector.notEvaluable(id, flow, reason),
     pass: (id, flow) => collector.pass(id, flow),
   };
+  if (collector.timeline !== undefined) fin.timeline = collector.timeline;
   for (const s of sessions) s.finish?.(fin);
   // Rules that need both directions cannot be judged on a connection captured one way only.
   const twoDir = detectors.flatMap((d) => d.rules).filter((id) => ruleInfo(id)?.observability === '2D');

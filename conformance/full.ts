@@ -27,7 +27,7 @@ export interface FullOptions extends CheckOptions {
 export async function analyzeFull(path: string, opts: FullOptions = {}): Promise<FullResult> {
   const { timeline: tlOpts, observers, ...rest } = opts;
   const obs = new TimelineObserver(tlOpts ?? {});
-  const check = await checkFile(path, { ...rest, observers: [obs, ...(observers ?? [])] });
+  const check = await checkFile(path, { ...rest, timelineObserver: obs, ...(observers !== undefined ? { observers } : {}) });
   const a = check.analysis;
   const timeline = obs.result({ connections: a.connections, tcpConnections: a.tcpConnections });
   const metrics = computeMetrics(timeline, (t, d) => obs.rttHistogram(t, d));

@@ -11,6 +11,7 @@
 import type { CaptureAnalysis, SegmentObserver } from '../analyzer/analyze.js';
 import type { Dir, FlowState } from '../analyzer/model/flow.js';
 import type { Connection } from '../analyzer/model/types.js';
+import type { TimelineObserver } from '../analyzer/timeline/observer.js';
 import type { Finding } from './finding.js';
 
 /**
@@ -40,6 +41,11 @@ export interface RuleContext {
   notEvaluable(id: string, flow: FlowState | undefined, reason: string): void;
   /** Rule `id` was evaluated on `flow`'s connection and held (e.g. one HMAC or one mapping checksum verified). */
   pass(id: string, flow?: FlowState): void;
+  /**
+   * The capture's one shared data-level timeline (analyzer/timeline/), present when a detector declared
+   * `needsTimeline`: sessions register TimelineHooks on it in `create` instead of running their own.
+   */
+  timeline?: TimelineObserver;
 }
 
 /** One MPTCP connection as seen at the end of the capture, for end-of-capture passes. */
@@ -76,6 +82,8 @@ export interface Detector {
   name: string;
   /** Rule IDs it may emit (must be in conformance/catalogue.ts). */
   rules: readonly string[];
+  /** Needs the shared TimelineObserver (`ctx.timeline`); the engine creates one when the caller gave none. */
+  needsTimeline?: boolean;
   /** New session for one capture. */
   create(ctx: RuleContext): RuleSession;
 }

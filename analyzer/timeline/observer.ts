@@ -22,6 +22,7 @@
  * interval. Never throws on odd input: values that do not fit are ignored or counted.
  */
 import type { SegmentObserver } from '../analyze.js';
+import type { Frame } from '../capture/types.js';
 import type { Dir, FlowState } from '../model/flow.js';
 import type { ConnectionTracker } from '../model/tracker.js';
 import type { ModelSnapshot } from '../model/tracker.js';
@@ -38,6 +39,7 @@ import type {
   SubflowDirTimeline,
   SubflowTimeline,
   TimelineEvent,
+  TimelineHooks,
   TimelineOptions,
   TimelineResult,
 } from './types.js';
@@ -320,6 +322,15 @@ export class TimelineObserver implements SegmentObserver {
   private live = 0;
   /** Highest live state (mappings + send records + holes + RTT entries) seen, sampled per segment. */
   peakLiveState = 0;
+  /** Rule callbacks (see {@link addHooks}); empty unless a conformance rule needs the timeline. */
+  private hooks: TimelineHooks[] = [];
+  private curSeg: TcpSegment | undefined;
+  private curFrame: Frame | undefined;
+
+  /** Registers synchronous rule callbacks (TimelineHooks); used by conformance/rules/sequence.ts. */
+  addHooks(h: TimelineHooks): void {
+    this.hooks.push(h);
+  }
 
   constructor(opts: TimelineOptions = {}) {
     this.interval = opts.interval !== undefined && opts.interval > 0 ? opts.interval : 0.1;
@@ -328,8 +339,10 @@ export class TimelineObserver implements SegmentObserver {
     this.ackedHistory = opts.ackedHistory ?? 4096;
   }
 
-  onSegment(seg: TcpSegment, flow: FlowState, dir: Dir, time: number, tracker: ConnectionTracker): void {
+  onSegment(seg: TcpSegment, flow: FlowState, dir: Dir, time: number, tracker: ConnectionTracker, frame?: Frame): void {
     if (!flow.mptcpSeen) return;
+    this.curSeg = seg;
+    this.curFrame = frame;
     try {
       this.segment(seg, flow, dir, time, tracker);
     } catch {
@@ -430,6 +443,7 @@ export class TimelineObserver implements SegmentObserver {
       // RFC 8684 §3.1: MP_CAPABLE with data maps SSN 1 to DSN IDSN(A)+1.
       this.ensureBase(cd, conn, dataDir, undefined);
       this.addMapping(sf, sd, cd, sd.isn + 1, mpcData.dataLevelLength!, 1, seg.frame, time, dir, dataDir);
+      for (const h of this.hooks) h.mapping?.(conn.root, flow, dir, dataDir, seg.frame, 1, mpcData.dataLevelLength!, false);
     }
     if (dss?.dataSequenceNumber !== undefined && dss.subflowSequenceNumber !== undefined && dss.dataLevelLength !== undefined) {
       this.ensureBase(cd, conn, dataDir, dss.dataSequenceNumber);
@@ -437,7 +451,10 @@ export class TimelineObserver implements SegmentObserver {
       if (sd.isn !== undefined) {
         const ssnAbs = dss.dataLevelLength === 0 && dss.subflowSequenceNumber === 0 ? segAbs : sd.space.peek(sd.isn + dss.subflowSequenceNumber);
         if (dss.dataLevelLength === 0 && sf.infinite === undefined) sf.infinite = { frame: seg.frame, dir };
-        this.addMapping(sf, sd, cd, ssnAbs, dss.dataLevelLength, rel, seg.frame, time, dir, dataDir);
+        // RFC 8684 §3.3.3: a DATA_FIN counts in the Data-Level Length but occupies no subflow sequence byte.
+        const sfLen = dss.dataFin && dss.dataLevelLength > 1 ? dss.dataLevelLength - 1 : dss.dataLevelLength;
+        this.addMapping(sf, sd, cd, ssnAbs, sfLen, rel, seg.frame, time, dir, dataDir);
+        for (const h of this.hooks) h.mapping?.(conn.root, flow, dir, dataDir, seg.frame, rel, dss.dataLevelLength, dss.dataFin);
         if (dss.dataFin && dss.dataLevelLength > 0) {
           const fin = rel + dss.dataLevelLength - 1;
           if (cd.dataFin === undefined) {
@@ -482,6 +499,7 @@ export class TimelineObserver implements SegmentObserver {
         }
       } else if (s > sd.nxt) {
         if (sd.holes.length < MAX_HOLES) sd.holes.push([sd.nxt, s]);
+        for (const h of this.hooks) h.gap?.(conn.root, dataDir, 'subflow');
         this.emit({ time, frame: seg.frame, root: conn.root.tcpStream, tcpStream: flow.tcpStream, dir, dataDir, type: 'hole', seq: sd.nxt - sd.isn, len: s - sd.nxt });
       }
       if (e > sd.nxt) {
@@ -531,7 +549,15 @@ export class TimelineObserver implements SegmentObserver {
     }
 
     // --- Data ACK (acknowledges the other data direction).
-    if (dss?.dataAck !== undefined) this.dataAck(conn, peerCd, dss.dataAck, dss.dataAck64, seg.frame, time, flow.tcpStream, dir);
+    if (dss?.dataAck !== undefined) {
+      if (this.hooks.length > 0) {
+        const win = hasAck && !syn && rd.windowScale !== undefined && sd.windowScale !== undefined ? seg.window * 2 ** sd.windowScale : undefined;
+        this.ensureBase(peerCd, conn, peerCd.d, dss.dataAck);
+        const a = this.widen(peerCd, dss.dataAck, dss.dataAck64);
+        for (const h of this.hooks) h.dataAck?.(conn.root, flow, dir, peerCd.d, seg, time, a, win);
+      }
+      this.dataAck(conn, peerCd, dss.dataAck, dss.dataAck64, seg.frame, time, flow.tcpStream, dir);
+    }
 
     if (!sf.compacted && (flow.rst !== undefined || (flow.fin[0] !== undefined && flow.fin[1] !== undefined && len === 0))) this.compact(sf);
     const liveNow = this.live;
@@ -603,6 +629,7 @@ export class TimelineObserver implements SegmentObserver {
         // Already covered (retransmission or repeated mapping): same DSN → duplicate, else a conflict.
         if (last.dsn + (ssnAbs - last.ssn) !== dsnRel) {
           sf.mappingConflicts++;
+          for (const h of this.hooks) h.conflict?.(sf.conn.root, sf.flow, dir, frame, last.frame, ssnAbs - (sd.isn ?? 0), dsnRel, last.dsn + (ssnAbs - last.ssn));
           last.end = ssnAbs;
         } else {
           if (end > last.end) last.end = end;
@@ -617,7 +644,10 @@ export class TimelineObserver implements SegmentObserver {
         for (let i = maps.length - 2; i >= 0; i--) {
           const m = maps[i]!;
           if (m.ssn <= ssnAbs && ssnAbs < m.end) {
-            if (m.dsn + (ssnAbs - m.ssn) !== dsnRel) sf.mappingConflicts++;
+            if (m.dsn + (ssnAbs - m.ssn) !== dsnRel) {
+              sf.mappingConflicts++;
+              for (const h of this.hooks) h.conflict?.(sf.conn.root, sf.flow, dir, frame, m.frame, ssnAbs - (sd.isn ?? 0), dsnRel, m.dsn + (ssnAbs - m.ssn));
+            }
             return;
           }
           if (m.end <= ssnAbs) break;
@@ -673,6 +703,10 @@ export class TimelineObserver implements SegmentObserver {
         let next = e;
         for (const x of maps) if (x.ssn > pos && x.ssn < next) next = x.ssn;
         sf.unmappedBytes += next - pos;
+        if (this.hooks.length > 0 && this.curSeg !== undefined) {
+          const amb = pos < sd.una || sd.holes.length > 0 || sd.holesMissed > 0 || sd.holesRetx > 0 || sf.compacted;
+          for (const h of this.hooks) h.unmapped?.(sf.conn.root, sf.flow, dir, this.curSeg, pos - (sd.isn ?? 0), next - pos, amb);
+        }
         pos = next;
         continue;
       }
@@ -682,7 +716,14 @@ export class TimelineObserver implements SegmentObserver {
       let de = ds + (pe - pos);
       // The DATA_FIN's DSN carries no byte: data ends before it.
       if (cd.dataFin !== undefined && de > cd.dataFin.dsn && ds <= cd.dataFin.dsn) de = cd.dataFin.dsn;
-      if (de > ds) this.dataPiece(sf, sd, cd, ds, de, pos, pe, frame, time, dir, dataDir, retx, b);
+      if (de > ds) {
+        this.dataPiece(sf, sd, cd, ds, de, pos, pe, frame, time, dir, dataDir, retx, b);
+        const seg = this.curSeg;
+        if (this.hooks.length > 0 && seg !== undefined) {
+          const off = pos - s;
+          for (const h of this.hooks) h.piece?.(sf.conn.root, sf.flow, dir, dataDir, seg, this.curFrame, time, ds, de, off, retx);
+        }
+      }
       ds = de;
       pos = pe;
     }
@@ -717,6 +758,7 @@ export class TimelineObserver implements SegmentObserver {
       if (cd.dataAck !== undefined && cd.dataAck > cd.highest && cd.dataAck <= s) cd.highest = cd.dataAck;
     }
     if (s > cd.highest) {
+      for (const h of this.hooks) h.gap?.(sf.conn.root, dataDir, 'data');
       if (cd.holes.length < MAX_HOLES) {
         cd.holes.push({ s: cd.highest, e: s, by: ts, t: time });
         this.live++;

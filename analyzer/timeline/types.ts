@@ -8,6 +8,9 @@
  * else from the first DSN or Data ACK seen in that direction (`dsnBase: 'first-seen'`).
  * All relative values are unwrapped (64-bit range, held as JS numbers: exact below 2^53).
  */
+import type { Frame } from '../capture/types.js';
+import type { FlowState } from '../model/flow.js';
+import type { TcpSegment } from '../wire/types.js';
 
 /** Subflow-level state of one direction of one subflow (TCP conversation). */
 export interface SubflowDirTimeline {
@@ -239,4 +242,34 @@ export interface TimelineOptions {
   maxReinjections?: number;
   /** Acknowledged DSN send records kept to name originals of late (spurious) copies. Default 4096. */
   ackedHistory?: number;
+}
+
+/**
+ * Synchronous callbacks for conformance rules (conformance/rules/sequence.ts), registered with
+ * `TimelineObserver.addHooks`. Called while the observer processes a segment; never stored. Connections
+ * are named by their initial subflow's flow (`root`); DSNs are relative (see the header of this file),
+ * subflow sequence numbers relative to the ISN known to the timeline (`ssn`, first byte 1).
+ */
+export interface TimelineHooks {
+  /** Payload bytes [ssn, ssn + len) of `flow` direction `dir` not covered by any known mapping. */
+  unmapped?(
+    root: FlowState,
+    flow: FlowState,
+    dir: 0 | 1,
+    seg: TcpSegment,
+    ssn: number,
+    len: number,
+    /** The bytes lie below the peer's subflow ACK (their mapping may have been trimmed), or subflow holes precede them. */
+    ambiguous: boolean,
+  ): void;
+  /** A mapping gives subflow byte `ssn` the DSN `dsn` where the earlier mapping of frame `firstFrame` gave `expected`. */
+  conflict?(root: FlowState, flow: FlowState, dir: 0 | 1, frame: number, firstFrame: number, ssn: number, dsn: number, expected: number): void;
+  /** A DSS mapping (or MP_CAPABLE with data) declared: relative DSN, Data-Level Length (0 = infinite), DATA_FIN flag. */
+  mapping?(root: FlowState, flow: FlowState, dir: 0 | 1, dataDir: 0 | 1, frame: number, dsn: number, dll: number, dataFin: boolean): void;
+  /** A data piece [dsn, dsnEnd) carried at payload offset `offset` of the segment; `retx`: subflow-level retransmission. */
+  piece?(root: FlowState, flow: FlowState, dir: 0 | 1, dataDir: 0 | 1, seg: TcpSegment, frame: Frame | undefined, time: number, dsn: number, dsnEnd: number, offset: number, retx: boolean): void;
+  /** Every Data ACK (before the monotonic filter): relative value acknowledging `ackedDataDir`; `window`: the segment's receive window in bytes when the scale is known. */
+  dataAck?(root: FlowState, flow: FlowState, dir: 0 | 1, ackedDataDir: 0 | 1, seg: TcpSegment, time: number, ack: number, window: number | undefined): void;
+  /** A sequence gap: subflow level (`'subflow'`, bytes skipped on one subflow) or data level (`'data'`). */
+  gap?(root: FlowState, dataDir: 0 | 1, level: 'subflow' | 'data'): void;
 }

@@ -9,7 +9,9 @@
  */
 import { type CaptureAnalysis, type FramePipeline, SCHEMA_VERSION } from '../../analyzer/analyze.js';
 import type { ModelSnapshot } from '../../analyzer/model/tracker.js';
+import { TimelineObserver } from '../../analyzer/timeline/observer.js';
 import { CheckSession } from '../../conformance/engine.js';
+import { registeredDetectors } from '../../conformance/registry.js';
 import type { Finding } from '../../conformance/finding.js';
 import type { FindingsSource } from './state.js';
 
@@ -18,11 +20,20 @@ export interface LiveFindingsSource extends FindingsSource {
   finish(): void;
 }
 
-/** Attach every registered detector to `pipe` (a CheckSession observer) and expose the findings. */
-export function attachFindings(pipe: FramePipeline, file: string): LiveFindingsSource {
+/**
+ * Attach every registered detector to `pipe` (a CheckSession observer) and expose the findings. The sequence rules
+ * read a timeline: `timeline` when given (already in `pipe.observers`, ahead of the session), else one of their own.
+ */
+export function attachFindings(pipe: FramePipeline, file: string, timeline?: TimelineObserver): LiveFindingsSource {
   const list: Finding[] = [];
   const unresolved = new Map<Finding, number>();
+  let tl = timeline;
+  if (tl === undefined && registeredDetectors().some((d) => d.needsTimeline === true)) {
+    tl = new TimelineObserver();
+    pipe.observers.push(tl);
+  }
   const session = new CheckSession({
+    ...(tl !== undefined ? { timeline: tl } : {}),
     onFinding: (f, tcpStream) => {
       list.push(f);
       if (tcpStream !== undefined) unresolved.set(f, tcpStream);

@@ -15,13 +15,14 @@ import type { DataLevelProgress, SubflowTimeline, TimelineSource } from './state
  * `everyMs` of wall time while the capture runs, and on every call once it has ended (`final`), so the last
  * picture has the same figures as `mptcpscope timeline` on the same frames.
  */
-export function attachTimeline(pipe: FramePipeline, everyMs = 500): TimelineSource {
+export function attachTimeline(pipe: FramePipeline, everyMs = 500): TimelineSource & { observer: TimelineObserver } {
   // 1 s bins: the result copies every bin, and the live view does not plot them.
   const obs = new TimelineObserver({ interval: 1 });
   pipe.observers.push(obs);
   let last = 0;
   let byConn = new Map<number, ConnectionTimeline>();
   return {
+    observer: obs,
     refresh(snapshot: ModelSnapshot, final = false): void {
       const now = Date.now();
       if (!final && now - last < everyMs) return;
