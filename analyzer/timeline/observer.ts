@@ -51,6 +51,8 @@ const mod32 = (v: number): number => {
 };
 /** Gap between reinjections of one subflow's data that starts a new failover episode, seconds. */
 const EPISODE_GAP = 1.0;
+/** A subflow that neither delivered nor sent new data for max(STOP_GAP, 2 RTO) while another carried new data has stopped, seconds. */
+const STOP_GAP = 0.5;
 const MAX_RTT_QUEUE = 65536;
 const MAX_HOLES = 4096;
 
@@ -130,6 +132,15 @@ interface SfDir {
   mappings: Mapping[];
   /** First SSN seen in a mapping, to infer the ISN when no SYN was captured. */
   windowScale: number | undefined;
+  /** Last time this direction carried new data-level bytes. */
+  freshTime: number | undefined;
+  /** First new data-level bytes on another subflow after this direction's last ACK advance. */
+  takeover: number | undefined;
+  /** Highest DSN sent on any subflow at the last ACK advance, and when the Data ACK reached it. */
+  recoverTarget: number;
+  recoverAt: number | undefined;
+  /** Failover episode open for this direction (until it carries new data again). */
+  stopEp: FailoverEpisode | undefined;
 }
 
 interface SfState {
@@ -262,6 +273,11 @@ function newSfDir(dir: Dir): SfDir {
     bins: new Map(),
     mappings: [],
     windowScale: undefined,
+    freshTime: undefined,
+    takeover: undefined,
+    recoverTarget: 0,
+    recoverAt: undefined,
+    stopEp: undefined,
   };
 }
 
@@ -749,6 +765,12 @@ export class TimelineObserver implements SegmentObserver {
     }
     if (e > cd.dsnRef) cd.dsnRef = e;
     if (fresh > 0) {
+      sd.freshTime = time;
+      if (sd.stopEp !== undefined) {
+        if (sd.stopEp.resumed === undefined && time > sd.stopEp.lastDelivered) sd.stopEp.resumed = time;
+        sd.stopEp = undefined;
+      }
+      if (sf.conn.subflows.length > 1) this.watchStops(sf, cd, time, frame);
       cd.unique += fresh;
       cd.bins.set(b, (cd.bins.get(b) ?? 0) + fresh);
       cd.bySubflow.set(ts, (cd.bySubflow.get(ts) ?? 0) + fresh);
@@ -874,20 +896,29 @@ export class TimelineObserver implements SegmentObserver {
       if (ep === undefined) {
         const od = osf.dirs[osf.dataDirOf0 === cd.d ? 0 : 1];
         const last = od.lastAckAdvance ?? od.firstDataTime ?? time;
-        const fe: FailoverEpisode = {
-          tcpStream: ots,
-          dataDir: cd.d,
-          lastDelivered: last,
-          firstReinjection: time,
-          timeToReinjection: time - last,
-          reinjectedBytes: 0,
-        };
+        // A stop already reported for this subflow (no copy until now) becomes this episode.
+        const se = od.stopEp;
+        const reuse = se !== undefined && se.firstReinjection === undefined && se.lastDelivered === last;
+        const fe: FailoverEpisode = reuse ? se : { tcpStream: ots, dataDir: cd.d, lastDelivered: last, reinjectedBytes: 0 };
+        fe.reinjected = true;
+        fe.firstReinjection = time;
+        fe.timeToReinjection = time - last;
+        if (reuse) {
+          delete fe.recovered;
+          delete fe.timeToRecovery;
+        }
         if (od.rto.srtt !== undefined) fe.srtt = od.rto.srtt;
         const rto = od.rto.rto;
         if (rto !== undefined) fe.rto = rto;
+        if (fe.takeover === undefined && od.takeover !== undefined && od.takeover >= last) {
+          fe.takeover = od.takeover;
+          fe.timeToTakeover = od.takeover - last;
+        }
         ep = { ep: fe, lastCopy: time, target: rec.e, caughtUp: Math.max(cd.highest, rec.e) };
         cd.episodes.set(ots, ep);
-        conn.episodes.push(fe);
+        if (!reuse) conn.episodes.push(fe);
+        detectedAt.set(fe, rec.frame);
+        if (od.stopEp === undefined) od.stopEp = fe;
       }
       ep.lastCopy = time;
       ep.ep.reinjectedBytes += rec.e - rec.s;
@@ -917,6 +948,46 @@ export class TimelineObserver implements SegmentObserver {
   }
 
   /**
+   * Called when subflow `sf` carried new data-level bytes of `cd` at `time`: notes the first takeover of
+   * each other subflow's traffic after its last delivery, and opens a failover episode for a subflow that
+   * has neither delivered nor sent new data for max(STOP_GAP, 2 RTO). O(subflows of the connection).
+   */
+  private watchStops(sf: SfState, cd: ConnDir, time: number, frame: number): void {
+    for (const x of sf.conn.subflows) {
+      if (x === sf) continue;
+      const xd = x.dirs[x.dataDirOf0 === cd.d ? 0 : 1];
+      const fresh = xd.freshTime;
+      if (fresh === undefined) continue;
+      const ack = xd.lastAckAdvance;
+      if (xd.takeover === undefined && time > (ack ?? fresh)) xd.takeover = time;
+      if (xd.stopEp !== undefined) continue;
+      const act = ack !== undefined && ack > fresh ? ack : fresh;
+      const rto = xd.rto.rto ?? 0.2;
+      if (time - act <= (2 * rto > STOP_GAP ? 2 * rto : STOP_GAP)) continue;
+      const last = ack ?? xd.firstDataTime ?? fresh;
+      const ex = cd.episodes.get(x.flow.tcpStream);
+      let fe: FailoverEpisode;
+      if (ex !== undefined && ex.ep.resumed === undefined && ex.ep.lastDelivered >= last - EPISODE_GAP) fe = ex.ep;
+      else {
+        fe = { tcpStream: x.flow.tcpStream, dataDir: cd.d, lastDelivered: last, reinjectedBytes: 0, reinjected: false };
+        if (xd.rto.srtt !== undefined) fe.srtt = xd.rto.srtt;
+        if (xd.rto.rto !== undefined) fe.rto = xd.rto.rto;
+        if (xd.recoverAt !== undefined && xd.recoverAt >= last) {
+          fe.recovered = xd.recoverAt;
+          fe.timeToRecovery = xd.recoverAt - last;
+        }
+        sf.conn.episodes.push(fe);
+        detectedAt.set(fe, frame);
+      }
+      if (fe.takeover === undefined && xd.takeover !== undefined) {
+        fe.takeover = xd.takeover;
+        fe.timeToTakeover = xd.takeover - fe.lastDelivered;
+      }
+      xd.stopEp = fe;
+    }
+  }
+
+  /**
    * The subflow whose unseen transmission `filler` replaced: the only other subflow of the connection
    * that has sent data, else the other data-carrying subflow whose ACKs stopped advancing first.
    */
@@ -942,6 +1013,9 @@ export class TimelineObserver implements SegmentObserver {
     if (a <= rd.una) return;
     rd.una = a;
     rd.lastAckAdvance = time;
+    rd.takeover = undefined;
+    rd.recoverTarget = sf.conn.dirs[ackedDataDir].highest;
+    rd.recoverAt = undefined;
     // Capture-missed holes: acknowledged without being seen.
     while (rd.holes.length > 0 && rd.holes[0]![0] < a) {
       const h = rd.holes[0]!;
@@ -1049,6 +1123,19 @@ export class TimelineObserver implements SegmentObserver {
       s.splice(0, cd.sentHead);
       cd.sentHead = 0;
     }
+    if (conn.subflows.length > 1) {
+      for (const x of conn.subflows) {
+        const xd = x.dirs[x.dataDirOf0 === cd.d ? 0 : 1];
+        if (xd.recoverAt === undefined && xd.lastAckAdvance !== undefined && a >= xd.recoverTarget) {
+          xd.recoverAt = time;
+          const se = xd.stopEp;
+          if (se !== undefined && se.firstReinjection === undefined && se.recovered === undefined) {
+            se.recovered = time;
+            se.timeToRecovery = time - se.lastDelivered;
+          }
+        }
+      }
+    }
     for (const ep of cd.episodes.values()) {
       if (ep.ep.recovered === undefined && a >= ep.caughtUp) {
         ep.ep.recovered = time;
@@ -1115,7 +1202,7 @@ export class TimelineObserver implements SegmentObserver {
         subflows,
         data: [this.dataResult(c.dirs[0], this.t0 ?? 0, spurious[0]!), this.dataResult(c.dirs[1], this.t0 ?? 0, spurious[1]!)],
         reinjections,
-        failovers: c.episodes.map((e) => ({ ...e })),
+        failovers: c.episodes.map((e) => withCause({ ...e }, c, detectedAt.get(e))),
       };
       if (ids !== undefined) ct.connection = ids.conn;
       out.push(ct);
@@ -1225,6 +1312,41 @@ function rttSummary(h: LogHistogram, est: RtoEstimator | undefined): RttSummary 
   }
   return r;
 }
+
+/**
+ * Labels a failover episode with why its subflow stopped (FailoverEpisode.cause), from the subflow's
+ * flow state: RST, a REMOVE_ADDR (any subflow of the connection) naming the address ID its MP_JOIN SYN
+ * carried (or 0 for the initial subflow), an MP_PRIO / MP_JOIN backup flag, a FIN in the direction that
+ * carried the data, else `stopped`.
+ */
+function withCause(e: FailoverEpisode, c: ConnState, detected: number | undefined): FailoverEpisode {
+  const sf = c.subflows.find((x) => x.flow.tcpStream === e.tcpStream);
+  if (sf === undefined) return e;
+  const f = sf.flow;
+  // Only events up to the frame at which the episode was opened (first copy, or the stop noticed) count.
+  const hi = detected ?? Number.POSITIVE_INFINITY;
+  const before = (frame: number | undefined): boolean => frame !== undefined && frame <= hi;
+  const syn = f.syn?.option;
+  const id = f === c.root ? 0 : syn?.type === 'MP_JOIN' ? syn.addressId : undefined;
+  const removed = id !== undefined && c.subflows.some((x) => x.flow.removeAddr.some((r) => r.addressIds.includes(id) && before(r.frame)));
+  const prio = f.prio.filter((p) => before(p.frame));
+  const backup = prio.length > 0 ? prio[prio.length - 1]!.backup : syn?.type === 'MP_JOIN' && syn.backup === true;
+  const d = sf.dataDirOf0 === e.dataDir ? 0 : 1;
+  e.cause = before(sf.reset) || before(f.rst?.frame)
+    ? 'rst'
+    : removed
+      ? 'remove-addr'
+      : backup
+        ? 'backup'
+        : before(f.fin[d])
+          ? 'fin'
+          : 'stopped';
+  if (e.reinjected === undefined) e.reinjected = e.firstReinjection !== undefined;
+  return e;
+}
+
+/** Frame at which each failover episode was opened (for {@link withCause}). */
+const detectedAt = new WeakMap<FailoverEpisode, number>();
 
 /** Removes [s, e) from a sorted hole list; returns the bytes filled. */
 function fillHoles(holes: Array<[number, number]>, s: number, e: number): number {

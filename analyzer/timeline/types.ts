@@ -163,6 +163,11 @@ export interface ConnectionTimeline {
  * time the Data ACK reached the highest DSN sent on any subflow when that first copy was sent (data-level
  * delivery has caught up: goodput recovered), `drained` the time the Data ACK covered everything
  * reinjected in the episode. Copies within 1 s of each other belong to one episode.
+ *
+ * A subflow that stops without any reinjection (its data all acknowledged) is an episode too, once it has
+ * neither delivered (ACK advance) nor sent new data for max(0.5 s, 2 RTO) while another subflow kept
+ * carrying new data: `firstReinjection` is then absent, `recovered` is the time the Data ACK reached the
+ * highest DSN sent on any subflow at `lastDelivered`.
  */
 export interface FailoverEpisode {
   tcpStream: number;
@@ -181,6 +186,21 @@ export interface FailoverEpisode {
   reinjectedBytes: number;
   srtt?: number;
   rto?: number;
+  /**
+   * Why the subflow stopped, as far as the capture tells: `rst` (it was reset), `remove-addr` (a
+   * REMOVE_ADDR named one of its address IDs), `backup` (an MP_PRIO set it to backup), `fin` (closed
+   * with FIN), `stopped` (none of these: the path went silent — link down, timeout). `remove-addr` and
+   * `backup` need the snapshot passed to result().
+   */
+  cause?: 'rst' | 'remove-addr' | 'backup' | 'fin' | 'stopped';
+  /** Whether any of its data was reinjected on another subflow (false: it stopped with all its data
+   * acknowledged, e.g. RST / REMOVE_ADDR / a dead path with nothing in flight). */
+  reinjected?: boolean;
+  /** First new data-level bytes carried by another subflow after `lastDelivered`, and that − lastDelivered. */
+  takeover?: number;
+  timeToTakeover?: number;
+  /** The subflow carried new data again (e.g. its link came back up). */
+  resumed?: number;
 }
 
 /** Everything TimelineObserver.result() returns. */
