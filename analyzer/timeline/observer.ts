@@ -234,7 +234,66 @@ interface ConnState {
   dirs: [ConnDir, ConnDir];
   reinjections: Reinjection[];
   episodes: FailoverEpisode[];
+  /** Capture time of its latest segment. */
+  lastTime: number;
+  /** Queued for freezing (all subflows closed). */
+  closing: boolean;
 }
+
+/**
+ * A finished connection summarised: its ConnectionTimeline (without the snapshot's labels) as JSON, and
+ * the packed SEQ→ACK RTT histograms per subflow direction. `obj` holds the parsed form once a late
+ * segment (after the close) had to be counted.
+ */
+interface Frozen {
+  /** {@link Shapes.encode}d `[ConnectionTimeline, {tcpStream: [dir 0, dir 1] LogHistogram.pack()}]`, as JSON. */
+  json: string | undefined;
+  /** Decoded form, once a late segment had to be counted (json is then undefined). */
+  obj: [ConnectionTimeline, Record<string, [number[], number[]]>] | undefined;
+}
+
+/**
+ * Key-less encoding of plain JSON values for the summaries of finished connections: an object becomes
+ * `["#n", value, …]` where shape n (a key list shared by every summary) names the values. Arrays of the
+ * timeline never start with a string, so the form is unambiguous. About half the size of JSON with keys.
+ */
+class Shapes {
+  private readonly ids = new Map<string, number>();
+  private readonly keys: string[][] = [];
+
+  encode(v: unknown): unknown {
+    if (Array.isArray(v)) return v.map((x) => this.encode(x));
+    if (v === null || typeof v !== 'object') return v;
+    const ks = Object.keys(v);
+    const sig = ks.join(',');
+    let id = this.ids.get(sig);
+    if (id === undefined) {
+      id = this.keys.length;
+      this.keys.push(ks);
+      this.ids.set(sig, id);
+    }
+    const out: unknown[] = [`#${id}`];
+    for (const k of ks) out.push(this.encode((v as Record<string, unknown>)[k]));
+    return out;
+  }
+
+  decode(v: unknown): unknown {
+    if (!Array.isArray(v)) return v;
+    const h = v[0];
+    if (typeof h === 'string' && h.charCodeAt(0) === 35) {
+      const ks = this.keys[Number(h.slice(1))]!;
+      const o: Record<string, unknown> = {};
+      for (let i = 0; i < ks.length; i++) o[ks[i]!] = this.decode(v[i + 1]);
+      return o;
+    }
+    return v.map((x) => this.decode(x));
+  }
+}
+
+/** Capture seconds a closed connection stays in live form before it is summarised (late ACKs, FIN retransmissions). */
+const LINGER = 2.0;
+/** Closed connections waiting to be summarised, at most; older ones are summarised early. */
+const MAX_CLOSING = 256;
 
 function newSfDir(dir: Dir): SfDir {
   return {
@@ -330,8 +389,19 @@ export class TimelineObserver implements SegmentObserver {
   private readonly onEvent: ((e: TimelineEvent) => void) | undefined;
   private readonly maxReinjections: number;
   private readonly ackedHistory: number;
+  private readonly linger: number;
   private readonly conns = new Map<FlowState, ConnState>();
   private readonly sfs = new Map<FlowState, SfState>();
+  private readonly sfByStream = new Map<number, SfState>();
+  /** Finished connections, summarised (see freeze()). */
+  private readonly frozen: Frozen[] = [];
+  private frozenCount = 0;
+  private readonly frozenByFlow = new WeakMap<FlowState, Frozen>();
+  private readonly frozenByStream = new Map<number, Frozen>();
+  private readonly closing: ConnState[] = [];
+  private closingHead = 0;
+  private readonly shapes = new Shapes();
+  private histCache: [Frozen, Record<string, [number[], number[]]>] | undefined;
   private t0: number | undefined;
   private live = 0;
   /** Highest live state (mappings + send records + holes + RTT entries) seen, sampled per segment. */
@@ -342,6 +412,7 @@ export class TimelineObserver implements SegmentObserver {
     this.onEvent = opts.onEvent;
     this.maxReinjections = opts.maxReinjections ?? 10000;
     this.ackedHistory = opts.ackedHistory ?? 4096;
+    this.linger = opts.lingerSeconds !== undefined && opts.lingerSeconds >= 0 ? opts.lingerSeconds : LINGER;
   }
 
   onSegment(seg: TcpSegment, flow: FlowState, dir: Dir, time: number, tracker: ConnectionTracker): void {
@@ -362,13 +433,14 @@ export class TimelineObserver implements SegmentObserver {
     this.onEvent?.(e);
   }
 
-  private subflow(flow: FlowState, tracker: ConnectionTracker): SfState {
+  private subflow(flow: FlowState, tracker: ConnectionTracker): SfState | undefined {
     const root = tracker.connectionRoot(flow) ?? flow;
     let sf = this.sfs.get(flow);
     if (sf !== undefined && sf.conn.root === root) return sf;
+    if (sf === undefined && this.frozenCount > 0 && this.frozenByFlow.has(flow)) return undefined;
     let conn = this.conns.get(root);
     if (conn === undefined) {
-      conn = { root, subflows: [], dirs: [newConnDir(0), newConnDir(1)], reinjections: [], episodes: [] };
+      conn = { root, subflows: [], dirs: [newConnDir(0), newConnDir(1)], reinjections: [], episodes: [], lastTime: 0, closing: false };
       this.conns.set(root, conn);
     }
     if (sf !== undefined) {
@@ -394,13 +466,19 @@ export class TimelineObserver implements SegmentObserver {
       compacted: false,
     };
     this.sfs.set(flow, sf);
+    this.sfByStream.set(flow.tcpStream, sf);
     conn.subflows.push(sf);
     return sf;
   }
 
   private segment(seg: TcpSegment, flow: FlowState, dir: Dir, time: number, tracker: ConnectionTracker): void {
     const sf = this.subflow(flow, tracker);
+    if (sf === undefined) {
+      this.late(flow, seg, dir);
+      return;
+    }
     const conn = sf.conn;
+    conn.lastTime = time;
     const sd = sf.dirs[dir];
     const rd = sf.dirs[dir === 0 ? 1 : 0];
     const dataDir: Dir = (dir === 0 ? sf.dataDirOf0 : 1 - sf.dataDirOf0) as Dir;
@@ -550,6 +628,7 @@ export class TimelineObserver implements SegmentObserver {
     if (dss?.dataAck !== undefined) this.dataAck(conn, peerCd, dss.dataAck, dss.dataAck64, seg.frame, time, flow.tcpStream, dir);
 
     if (!sf.compacted && (flow.rst !== undefined || (flow.fin[0] !== undefined && flow.fin[1] !== undefined && len === 0))) this.compact(sf);
+    if (this.closingHead < this.closing.length) this.freezeDue(time);
     const liveNow = this.live;
     if (liveNow > this.peakLiveState) this.peakLiveState = liveNow;
   }
@@ -572,6 +651,69 @@ export class TimelineObserver implements SegmentObserver {
         cd.acked = [];
         cd.ackedPos = 0;
       }
+      if (!conn.closing && this.linger !== Number.POSITIVE_INFINITY) {
+        conn.closing = true;
+        this.closing.push(conn);
+      }
+    }
+  }
+
+  /** Summarises the closed connections whose last segment is LINGER s old (or that overflow MAX_CLOSING). */
+  private freezeDue(time: number): void {
+    while (this.closingHead < this.closing.length) {
+      const c = this.closing[this.closingHead]!;
+      if (time - c.lastTime <= this.linger && (this.closing.length - this.closingHead <= MAX_CLOSING || this.linger === Number.POSITIVE_INFINITY)) break;
+      this.closingHead++;
+      c.closing = false;
+      if (this.conns.get(c.root) === c && c.subflows.every((x) => x.compacted)) this.freeze(c);
+    }
+    if (this.closingHead > 1024 && this.closingHead * 2 > this.closing.length) {
+      this.closing.splice(0, this.closingHead);
+      this.closingHead = 0;
+    }
+  }
+
+  /**
+   * Replaces a finished connection's live state by its summary (Frozen): the ConnectionTimeline as JSON
+   * and the packed RTT histograms. Everything else (flow references, maps, queues) is released.
+   */
+  private freeze(c: ConnState): void {
+    const ct = this.connTimeline(c, undefined);
+    const hist: Record<string, [number[], number[]]> = {};
+    for (const sf of c.subflows) hist[sf.flow.tcpStream] = [sf.dirs[0].rtt.pack(), sf.dirs[1].rtt.pack()];
+    const fz: Frozen = { json: JSON.stringify(this.shapes.encode([ct, hist])), obj: undefined };
+    for (const cd of c.dirs) this.live -= cd.sent.length - cd.sentHead + cd.holes.length + cd.pending.length;
+    this.conns.delete(c.root);
+    for (const sf of c.subflows) {
+      this.sfs.delete(sf.flow);
+      this.sfByStream.delete(sf.flow.tcpStream);
+      this.frozenByFlow.set(sf.flow, fz);
+      this.frozenByStream.set(sf.flow.tcpStream, fz);
+    }
+    this.frozenByFlow.set(c.root, fz);
+    this.frozen.push(fz);
+    this.frozenCount++;
+  }
+
+  /**
+   * A segment of a flow whose connection was already summarised: counted in its summary (packets, bytes;
+   * payload as a retransmission, since the flow had closed) — nothing else of it is analysed.
+   */
+  private late(flow: FlowState, seg: TcpSegment, dir: Dir): void {
+    const fz = this.frozenByFlow.get(flow);
+    if (fz === undefined) return;
+    fz.obj ??= this.thaw(fz);
+    fz.json = undefined;
+    const [ct] = fz.obj;
+    const d = ct.subflows.find((s) => s.tcpStream === flow.tcpStream)?.dirs[dir];
+    if (d === undefined) return;
+    d.packets++;
+    const len = seg.payloadLength;
+    if (len > 0) {
+      d.bytes += len;
+      d.dataPackets++;
+      d.retransmissions++;
+      d.retransmittedBytes += len;
     }
   }
 
@@ -1155,8 +1297,18 @@ export class TimelineObserver implements SegmentObserver {
 
   /** The SEQ→ACK RTT histogram of a subflow direction (for per-path aggregation, see metrics.ts). */
   rttHistogram(tcpStream: number, dir: Dir): LogHistogram | undefined {
-    for (const sf of this.sfs.values()) if (sf.flow.tcpStream === tcpStream) return sf.dirs[dir].rtt;
-    return undefined;
+    const sf = this.sfByStream.get(tcpStream);
+    if (sf !== undefined) return sf.dirs[dir].rtt;
+    const fz = this.frozenByStream.get(tcpStream);
+    if (fz === undefined) return undefined;
+    if (this.histCache?.[0] !== fz) this.histCache = [fz, this.thaw(fz)[1]];
+    const h = this.histCache[1][String(tcpStream)];
+    return h === undefined ? undefined : LogHistogram.unpack(h[dir]);
+  }
+
+  /** Finished connections summarised so far (see TimelineOptions.lingerSeconds). */
+  get summarisedConnections(): number {
+    return this.frozenCount;
   }
 
   /** Live state now: mappings, unacknowledged send records, open holes, pending verdicts (not the bounded history). */
@@ -1175,9 +1327,35 @@ export class TimelineObserver implements SegmentObserver {
       for (const c of snapshot.connections) for (const s of c.subflows) connId.set(s.tcpStream, { conn: c.id, sub: s.id, backup: s.backup });
     }
     const out: ConnectionTimeline[] = [];
-    const conns = [...this.conns.values()].sort((a, b) => a.root.tcpStream - b.root.tcpStream);
-    for (const c of conns) {
-      const ids = connId.get(c.root.tcpStream);
+    for (const c of this.conns.values()) out.push(this.connTimeline(c, connId));
+    for (const fz of this.frozen) {
+      const ct = fz.obj !== undefined ? structuredClone(fz.obj[0]) : this.thaw(fz)[0];
+      const ids = connId.get(ct.rootTcpStream);
+      if (ids !== undefined) ct.connection = ids.conn;
+      for (const s of ct.subflows) {
+        const id = connId.get(s.tcpStream);
+        if (id !== undefined) {
+          s.subflow = id.sub;
+          s.backup = id.backup;
+        }
+      }
+      out.push(ct);
+    }
+    out.sort((a, b) => a.rootTcpStream - b.rootTcpStream);
+    return { interval: this.interval, connections: out, peakLiveState: this.peakLiveState };
+  }
+
+  /** The decoded summary of a finished connection (a fresh copy unless it was thawed for a late segment). */
+  private thaw(fz: Frozen): [ConnectionTimeline, Record<string, [number[], number[]]>] {
+    if (fz.obj !== undefined) return fz.obj;
+    const v = this.shapes.decode(JSON.parse(fz.json!)) as [ConnectionTimeline, Record<string, [number[], number[]]>];
+    return v;
+  }
+
+  /** One connection's timeline (labelled with the analyze model's ids when `connId` is given). */
+  private connTimeline(c: ConnState, connId: Map<number, { conn: number; sub: number; backup: boolean }> | undefined): ConnectionTimeline {
+    const ids = connId?.get(c.root.tcpStream);
+    {
       const subflows = c.subflows
         .slice()
         .sort((a, b) => a.flow.tcpStream - b.flow.tcpStream)
@@ -1205,14 +1383,13 @@ export class TimelineObserver implements SegmentObserver {
         failovers: c.episodes.map((e) => withCause({ ...e }, c, detectedAt.get(e))),
       };
       if (ids !== undefined) ct.connection = ids.conn;
-      out.push(ct);
+      return ct;
     }
-    return { interval: this.interval, connections: out, peakLiveState: this.peakLiveState };
   }
 
-  private subflowResult(sf: SfState, ids: Map<number, { conn: number; sub: number; backup: boolean }>): SubflowTimeline {
+  private subflowResult(sf: SfState, ids: Map<number, { conn: number; sub: number; backup: boolean }> | undefined): SubflowTimeline {
     const f = sf.flow;
-    const id = ids.get(f.tcpStream);
+    const id = ids?.get(f.tcpStream);
     const t: SubflowTimeline = {
       tcpStream: f.tcpStream,
       client: f.clientIp,

@@ -259,4 +259,11 @@ export interface TimelineOptions {
   maxReinjections?: number;
   /** Acknowledged DSN send records kept to name originals of late (spurious) copies. Default 4096. */
   ackedHistory?: number;
+  /**
+   * Capture seconds after its last segment that a connection whose subflows all closed (RST, or FIN both
+   * ways) is summarised: its live state is dropped and its result kept in compact form (≈ 2.8 KB for a
+   * short 2-subflow connection). Later segments of its flows only count packets and bytes (payload as
+   * retransmissions). Default 2; Infinity never summarises. At most 256 closed connections wait.
+   */
+  lingerSeconds?: number;
 }
