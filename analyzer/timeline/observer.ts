@@ -110,10 +110,20 @@ interface SfDir {
   /** Absolute highest ACK from the peer, −1 before any. */
   una: number;
   maxInFlight: number;
-  holes: Array<[number, number]>;
+  /** Open subflow holes [start, end, flags] (absolute); flags 1 = the receiver's SACK blocks went past it without covering it. */
+  holes: Array<[number, number, number]>;
   holesMissed: number;
   holesMissedBytes: number;
   holesRetx: number;
+  /** Holes filled by a retransmission after SACK showed the receiver lacked them. */
+  holesLost: number;
+  /** Highest right edge SACKed by the receiver (absolute), −1 before any; the latest SACK blocks [l, r, l, r, …]. */
+  sackHigh: number;
+  sackL: number[];
+  /** Retransmissions of seen data the receiver had SACKed beyond without covering: lost after the capture point. */
+  lostAfter: number;
+  /** D-SACK blocks (RFC 2883). */
+  dsacks: number;
   rttQ: RttEntry[];
   rttHead: number;
   rtt: LogHistogram;
@@ -315,6 +325,11 @@ function newSfDir(dir: Dir): SfDir {
     holesMissed: 0,
     holesMissedBytes: 0,
     holesRetx: 0,
+    holesLost: 0,
+    sackHigh: -1,
+    sackL: [],
+    lostAfter: 0,
+    dsacks: 0,
     rttQ: [],
     rttHead: 0,
     rtt: new LogHistogram(),
@@ -561,7 +576,12 @@ export class TimelineObserver implements SegmentObserver {
         retx = true;
         sd.retrans++;
         sd.retransBytes += len;
-        const filled = fillHoles(sd.holes, s, Math.min(e, sd.nxt));
+        filledLost = false;
+        const filled = sd.holes.length > 0 ? fillHoles(sd.holes, s, Math.min(e, sd.nxt)) : 0;
+        if (filled === 0) {
+          // Original seen at the capture point: lost after it when the receiver SACKed beyond it without covering it.
+          if (sd.sackHigh > s && s >= sd.una && !inBlocks(sd.sackL, s, e)) sd.lostAfter++;
+        } else if (filledLost) sd.holesLost++;
         if (filled > 0) {
           sd.holesRetx++;
           // Bytes the capture sees for the first time count as goodput, though the sender resent them.
@@ -575,7 +595,7 @@ export class TimelineObserver implements SegmentObserver {
           if (q.end > s && q.end - len <= e) q.retx = true;
         }
       } else if (s > sd.nxt) {
-        if (sd.holes.length < MAX_HOLES) sd.holes.push([sd.nxt, s]);
+        if (sd.holes.length < MAX_HOLES) sd.holes.push([sd.nxt, s, 0]);
         this.emit({ time, frame: seg.frame, root: conn.root.tcpStream, tcpStream: flow.tcpStream, dir, dataDir, type: 'hole', seq: sd.nxt - sd.isn, len: s - sd.nxt });
       }
       if (e > sd.nxt) {
@@ -617,6 +637,7 @@ export class TimelineObserver implements SegmentObserver {
     if (sack !== undefined && sack.length > 0) {
       rd.sackSegments++;
       rd.sackBlocks += sack.length;
+      if (rd.isn !== undefined) this.sackUpdate(rd, sack);
       if (this.onEvent !== undefined && rd.isn !== undefined) {
         const isn = rd.isn;
         const txt = sack.map(([l, r]) => `${rd.space.peek(l) - isn}-${rd.space.peek(r) - isn}`).join(' ');
@@ -631,6 +652,44 @@ export class TimelineObserver implements SegmentObserver {
     if (this.closingHead < this.closing.length) this.freezeDue(time);
     const liveNow = this.live;
     if (liveNow > this.peakLiveState) this.peakLiveState = liveNow;
+  }
+
+  /**
+   * SACK blocks (RFC 2018) from the receiver of `rd`'s data: D-SACKs (RFC 2883: first block below the
+   * cumulative ACK or inside the second block) are counted; holes a block covers were received without the
+   * capture seeing them (capture-missed); holes below the highest SACKed byte that no block covered are marked
+   * as lacking at the receiver (lost before the capture point, if a retransmission fills them later).
+   */
+  private sackUpdate(rd: SfDir, sack: ReadonlyArray<readonly [number, number]>): void {
+    const sp = rd.space;
+    const out = rd.sackL;
+    out.length = 0;
+    for (let i = 0; i < sack.length; i++) {
+      const b = sack[i]!;
+      const l = sp.peek(b[0]);
+      const r = sp.peek(b[1]);
+      if (!(r > l) || r - l > TWO32 / 2) continue;
+      if (i === 0) {
+        const n = sack[1];
+        if ((rd.una >= 0 && r <= rd.una) || (n !== undefined && l >= sp.peek(n[0]) && r <= sp.peek(n[1]))) {
+          rd.dsacks++;
+          continue;
+        }
+      }
+      out.push(l, r);
+      if (r > rd.sackHigh) rd.sackHigh = r;
+      if (rd.holes.length > 0) {
+        const covered = fillHoles(rd.holes, l, r);
+        if (covered > 0) {
+          rd.holesMissed++;
+          rd.holesMissedBytes += covered;
+        }
+      }
+    }
+    for (const h of rd.holes) {
+      if (h[1] > rd.sackHigh) break;
+      h[2] = 1;
+    }
   }
 
   /** Releases a closed subflow's window state (RTT queues, mappings); its counters and histograms stay. */
@@ -1426,7 +1485,9 @@ export class TimelineObserver implements SegmentObserver {
       highestSeq: d.nxt >= 0 ? d.nxt - isn : 0,
       highestAck: d.una >= 0 ? d.una - isn : 0,
       maxInFlight: d.maxInFlight,
-      holes: { captureMissed: d.holesMissed, retransmitted: d.holesRetx, open: d.holes.length, bytesCaptureMissed: d.holesMissedBytes },
+      holes: { captureMissed: d.holesMissed, retransmitted: d.holesRetx, open: d.holes.length, bytesCaptureMissed: d.holesMissedBytes, lostBeforeCapture: d.holesLost },
+      retransmissionsLostAfterCapture: d.lostAfter,
+      dsacks: d.dsacks,
       rtt: rttSummary(d.rtt, d.rto),
       rttTimestamps: rttSummary(d.rttTs, undefined),
       sackBlocks: d.sackBlocks,
@@ -1525,8 +1586,17 @@ function withCause(e: FailoverEpisode, c: ConnState, detected: number | undefine
 /** Frame at which each failover episode was opened (for {@link withCause}). */
 const detectedAt = new WeakMap<FailoverEpisode, number>();
 
+/** Set by {@link fillHoles}: a filled hole was marked as lacking at the receiver (flags 1). */
+let filledLost = false;
+
+/** Whether [s, e) lies inside one of the blocks [l, r, l, r, …]. */
+function inBlocks(b: number[], s: number, e: number): boolean {
+  for (let i = 0; i + 1 < b.length; i += 2) if (b[i]! <= s && e <= b[i + 1]!) return true;
+  return false;
+}
+
 /** Removes [s, e) from a sorted hole list; returns the bytes filled. */
-function fillHoles(holes: Array<[number, number]>, s: number, e: number): number {
+function fillHoles(holes: Array<[number, number, number]>, s: number, e: number): number {
   let filled = 0;
   for (let i = 0; i < holes.length; i++) {
     const h = holes[i]!;
@@ -1535,13 +1605,14 @@ function fillHoles(holes: Array<[number, number]>, s: number, e: number): number
     const os = Math.max(s, h[0]);
     const oe = Math.min(e, h[1]);
     filled += oe - os;
+    if (h[2] !== 0) filledLost = true;
     if (os <= h[0] && oe >= h[1]) {
       holes.splice(i, 1);
       i--;
     } else if (os <= h[0]) h[0] = oe;
     else if (oe >= h[1]) h[1] = os;
     else {
-      holes.splice(i + 1, 0, [oe, h[1]]);
+      holes.splice(i + 1, 0, [oe, h[1], h[2]]);
       h[1] = os;
       i++;
     }

@@ -32,10 +32,18 @@ export interface SubflowDirTimeline {
   highestAck: number;
   /** Maximum bytes in flight at the capture point (highestSeq − highestAck). */
   maxInFlight: number;
-  /** Sequence gaps: `capture-missed` = acknowledged by the peer though never seen; `retransmitted` =
-   * filled later by a retransmission (lost before the capture point, or the capture missed it);
-   * `open` = never filled by the end of the capture. */
-  holes: { captureMissed: number; retransmitted: number; open: number; bytesCaptureMissed: number };
+  /** Sequence gaps: `captureMissed` = acknowledged (cumulative ACK or a SACK block) by the peer though never
+   * seen: the receiver got data the capture missed; `retransmitted` = filled later by a retransmission (lost
+   * before the capture point, or the capture missed it); `lostBeforeCapture` = of those, the ones the
+   * receiver's SACK blocks had gone past without covering (it lacked them: lost between the sender and
+   * the capture point); `open` = never filled by the end of the capture. A TCP sender does not skip sequence
+   * numbers, so a gap is never "data the sender did not send". */
+  holes: { captureMissed: number; retransmitted: number; open: number; bytesCaptureMissed: number; lostBeforeCapture: number };
+  /** Retransmissions of data the capture saw while the receiver's SACK blocks reached beyond it without
+   * covering it: the original was lost between the capture point and the receiver. */
+  retransmissionsLostAfterCapture: number;
+  /** D-SACK blocks (RFC 2883: duplicate data received — a spurious retransmission or a network duplicate). */
+  dsacks: number;
   rtt: RttSummary;
   /** RTT from TCP timestamps (TSval echoed in TSecr, RFC 7323 §4), where present. */
   rttTimestamps: RttSummary;
