@@ -182,6 +182,55 @@ describe('failover (k08-path-failure: path 2 link down mid-transfer, then up)', 
     const needed = c.reinjections.filter((x) => x.verdict === 'needed' && x.originalTcpStreams.includes(path2.tcpStream));
     expect(needed.length).toBeGreaterThan(0);
     expect(needed.every((x) => x.tcpStream !== path2.tcpStream)).toBe(true);
+    // A dead link, not an RST / REMOVE_ADDR / MP_PRIO; path 1 carried new data within one RTO; path 2 carried
+    // new data again after the link came back up.
+    expect(ep.cause).toBe('stopped');
+    expect(ep.reinjected).toBe(true);
+    expect(ep.timeToTakeover).toBeLessThan(ep.rto!);
+    expect(ep.resumed).toBeGreaterThan(up);
+    expect(ep.resumed! - up).toBeLessThan(1);
+  });
+});
+
+describe('failover without reinjection (the stopped subflow\'s data was all acknowledged)', () => {
+  it.each([
+    ['k04-remove-addr', 'client', 'remove-addr'],
+    ['k04-remove-addr', 'server', 'remove-addr'],
+    ['k05-backup-prio', 'client', 'backup'],
+    ['k05-backup-prio', 'server', 'backup'],
+  ])('%s %s capture: path 2 stops at the scenario\'s event (%s), path 1 carries on at once', async (name, v, cause) => {
+    const sc = scenario(name);
+    // The last event stops path 2: endpoint del id 2 (REMOVE_ADDR) / endpoint change id 2 backup (MP_PRIO).
+    const ev = sc.events[sc.events.length - 1]!;
+    expect(ev.event).toMatch(cause === 'remove-addr' ? /endpoint del id 2/ : /endpoint change id 2 backup/);
+    const { r, m } = await timeline(`kernel/${name}/${name}.${v}.pcap`);
+    const c = r.connections[0]!;
+    const path2 = c.subflows.find((s) => s.client === '10.0.2.1')!;
+    const eps = m[0]!.failovers.filter((f) => f.tcpStream === path2.tcpStream);
+    expect(eps).toHaveLength(1);
+    const ep = eps[0]!;
+    expect(ep.cause).toBe(cause);
+    expect(ep.reinjected).toBe(false);
+    expect(ep.firstReinjection).toBeUndefined();
+    expect(ep.reinjectedBytes).toBe(0);
+    // Its last delivery is at the command (within 0.1 s: the transfer is paced, so path 2 may idle briefly before).
+    expect(Math.abs(ep.lastDelivered - ev.t_abs)).toBeLessThan(0.1);
+    // Path 1 already carried data: new data on it within one RTO; the Data ACK caught up within one RTO too.
+    expect(ep.timeToTakeover).toBeGreaterThanOrEqual(0);
+    expect(ep.timeToTakeover).toBeLessThan(ep.rto!);
+    expect(ep.timeToRecovery).toBeLessThan(ep.rto!);
+    // Path 2 carried nothing new afterwards (the scenario: data continues on subflow 1).
+    expect(ep.resumed).toBeUndefined();
+    expect(path2.dirs[0].lastDataTime!).toBeLessThan(ev.t_abs + 0.1);
+    // Path 1 never stopped.
+    expect(m[0]!.failovers.filter((f) => f.tcpStream !== path2.tcpStream)).toEqual([]);
+  });
+
+  it('01-basic and 09-loss (both paths up throughout): no failover episode', async () => {
+    for (const rel of ['shared-linux/01-basic.client.pcap', 'shared-linux/01-basic.server.pcapng', 'shared-linux/09-loss.client.pcap']) {
+      const { m } = await timeline(rel);
+      expect(m[0]!.failovers, rel).toEqual([]);
+    }
   });
 });
 
