@@ -249,28 +249,33 @@ describe('aggregation gain', () => {
     expect(d.aggregationGain).toBeLessThanOrEqual(2.05);
   });
 
-  it('k09-unequal-rates: 100 + 10 Mbit/s tbf paths give a gain between 1.05 and 1.35', async () => {
+  it('k09-unequal-rates: 100 + 10 Mbit/s tbf paths give a gain near 1.1', async () => {
     const sc = scenario('k09-unequal-rates');
     expect(sc.shaping.join(' ')).toMatch(/c0 egress: tbf rate 100mbit.*c1 egress: tbf rate 10mbit/);
-    const { m, r } = await timeline('kernel/k09-unequal-rates/k09-unequal-rates.client.pcap');
-    const d = m[0]!.directions.find((x) => x.dataDir === 0)!;
-    const sf = (ip: string) => d.subflows.find((s) => r.connections[0]!.subflows.find((x) => x.tcpStream === s.tcpStream)!.client === ip)!;
-    const fast = sf('10.0.1.1');
-    const slow = sf('10.0.2.1');
-    // The slow path runs at its 10 Mbit/s TBF rate; the fast one below its 100 Mbit/s TBF (the sender,
-    // not the shaper, limited it to ~40 Mbit/s in this capture), so the gain is 1 + 10/r1, between the
-    // configured 1.1 (r1 = 100) and 1.33 (r1 = 30).
-    expect(mbit(slow.goodput!)).toBeGreaterThan(8);
-    expect(mbit(slow.goodput!)).toBeLessThanOrEqual(10 * 1.05);
-    expect(mbit(fast.goodput!)).toBeLessThan(100);
-    expect(d.bestSubflow).toBe(fast.tcpStream);
-    expect(d.aggregationGain).toBeGreaterThan(1.05);
-    expect(d.aggregationGain).toBeLessThan(1.35);
+    expect(sc.traffic.bytes).toBe(16_000_000);
+    for (const v of ['client', 'server']) {
+      const { m, r } = await timeline(`kernel/k09-unequal-rates/k09-unequal-rates.${v}.pcap`);
+      const d = m[0]!.directions.find((x) => x.dataDir === 0)!;
+      const sf = (ip: string) => d.subflows.find((s) => r.connections[0]!.subflows.find((x) => x.tcpStream === s.tcpStream)!.client === ip)!;
+      const fast = sf('10.0.1.1');
+      const slow = sf('10.0.2.1');
+      // The slow path runs at its 10 Mbit/s TBF rate; the fast one at 80 Mbit/s in this capture (below its
+      // 100 Mbit/s TBF: the Python sender with offloads off on a shared 2-core machine), so the gain is
+      // 1 + 10/r1: between the configured 1.1 (r1 = 100) and 1.15 (r1 = 67).
+      expect(mbit(slow.goodput!)).toBeGreaterThan(8);
+      expect(mbit(slow.goodput!)).toBeLessThanOrEqual(10 * 1.05);
+      expect(mbit(fast.goodput!)).toBeGreaterThan(70);
+      expect(mbit(fast.goodput!)).toBeLessThanOrEqual(100 * 1.05);
+      expect(fast.share).toBeGreaterThan(0.85);
+      expect(d.bestSubflow).toBe(fast.tcpStream);
+      expect(d.aggregationGain).toBeGreaterThan(1.05);
+      expect(d.aggregationGain).toBeLessThan(1.15);
+    }
   });
 });
 
 describe('per-path metrics and memory', () => {
-  it('k09: one path per address pair, RTT percentiles ordered, retransmissions only on the 10 Mbit/s path', async () => {
+  it('k09: one path per address pair, RTT percentiles ordered, retransmissions as the kernel counted (none)', async () => {
     const { m } = await timeline('kernel/k09-unequal-rates/k09-unequal-rates.client.pcap');
     const paths = m[0]!.paths;
     expect(paths.map((p) => `${p.local}-${p.remote}`).sort()).toEqual(['10.0.1.1-10.0.3.1', '10.0.2.1-10.0.3.1']);
@@ -280,9 +285,10 @@ describe('per-path metrics and memory', () => {
       expect(p.rtt.median!).toBeLessThanOrEqual(p.rtt.p95!);
       expect(p.backup).toBe(false);
     }
-    // kernel MIB: TcpRetransSegs > 0; tbf drops only happen on the path that is over its rate.
-    expect(scenario('k09-unequal-rates').mib.client.diff.TcpRetransSegs).toBeGreaterThan(0);
-    expect(paths.find((p) => p.local === '10.0.2.1')!.retransmissionRate).toBeGreaterThan(0);
+    // kernel MIB: no TcpRetransSegs in this run (the 5 ms TBF queue on path 2 never overflowed); the capture
+    // shows none either.
+    expect(scenario('k09-unequal-rates').mib.client.diff.TcpRetransSegs ?? 0).toBe(0);
+    for (const p of paths) expect(p.retransmissionRate).toBe(0);
   });
 
   it('k05-backup-prio: the backup path carries data only between the nobackup and backup MP_PRIO commands', async () => {

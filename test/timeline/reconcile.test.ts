@@ -68,8 +68,8 @@ describe('09-loss (shared-linux; client capture; router drops 2 % of path-2 clie
   });
 });
 
-describe('sender-side captures behind the sender\'s own TBF qdisc (k07, k09): originals dropped by the qdisc are holes', () => {
-  it.each(['kernel/k07-loss/k07-loss.client.pcap', 'kernel/k09-unequal-rates/k09-unequal-rates.client.pcap'])(
+describe('sender-side captures behind the sender\'s own TBF qdisc (k07, k08): originals dropped by the qdisc are holes', () => {
+  it.each(['kernel/k07-loss/k07-loss.client.pcap', 'kernel/k08-path-failure/k08-path-failure.client.pcap'])(
     '%s: retransmissions = tcpdump; every one either fills a hole the receiver\'s SACK skipped or was SACKed beyond',
     async (rel) => {
       const td = tcpdumpSeq(join(FIXTURES, `${rel}.tcpdump.txt.gz`));
