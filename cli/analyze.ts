@@ -9,6 +9,8 @@ import { stringify } from 'csv-stringify/sync';
 import { type CaptureAnalysis, analyzeFile } from '../analyzer/analyze.js';
 import { formatIssue } from '../analyzer/issue.js';
 import type { Connection, Ending, Subflow } from '../analyzer/model/types.js';
+import { type ConnectionMetrics, computeMetrics } from '../analyzer/timeline/metrics.js';
+import { TimelineObserver } from '../analyzer/timeline/observer.js';
 import { ExitCode } from './exit-codes.js';
 
 const LINK_TYPE_NAMES: Record<number, string> = {
@@ -34,6 +36,7 @@ interface AnalyzeCliOptions {
   progress: boolean;
   tcp?: boolean;
   maxFlows?: string;
+  timeline?: boolean;
 }
 
 export function registerAnalyze(program: Command, setExit: (code: number) => void): void {
@@ -46,6 +49,7 @@ export function registerAnalyze(program: Command, setExit: (code: number) => voi
     .option('--tcp', 'also list the plain TCP connections (text output)')
     .option('--max-errors <n>', 'keep at most n decode errors per file in the report', '1000')
     .option('--no-progress', 'no progress bar on stderr')
+    .option('--timeline', 'also build the sequence timelines: multipath metrics per connection (aggregation gain, byte share, failovers, per-path RTT / retransmissions / throughput) in the text and as connections[].metrics in --json')
     .option('--max-flows <n>', 'state limit: most TCP flows held at once; older closed/idle flows are evicted and counted (default 250000)')
     .addHelpText(
       'after',
@@ -73,8 +77,9 @@ async function runAnalyze(files: string[], opts: AnalyzeCliOptions): Promise<num
   let exit: number = ExitCode.OK;
   for (const file of files) {
     let result: CaptureAnalysis;
+    const obs = opts.timeline === true ? new TimelineObserver() : undefined;
     try {
-      result = await analyzeWithProgress(file, maxErrors, opts.progress, maxFlows);
+      result = await analyzeWithProgress(file, maxErrors, opts.progress, maxFlows, obs);
     } catch (e) {
       process.stderr.write(`mptcpscope analyze: ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
       exit = ExitCode.BAD_INPUT;
@@ -86,8 +91,12 @@ async function runAnalyze(files: string[], opts: AnalyzeCliOptions): Promise<num
       process.stderr.write(`mptcpscope analyze: ${file}: not a readable capture${first ? `: ${formatIssue(first)}` : ''}\n`);
       if (opts.json !== true && opts.csv !== true) continue;
     }
+    const metrics = obs === undefined ? undefined : metricsByConnection(obs, result);
+    if (metrics !== undefined && opts.json === true) {
+      result = { ...result, connections: result.connections.map((c) => ({ ...c, metrics: metrics.get(c.id) ?? emptyMetrics(c) })) };
+    }
     results.push(result);
-    if (opts.json !== true && opts.csv !== true) process.stdout.write(renderText(result, opts.tcp === true));
+    if (opts.json !== true && opts.csv !== true) process.stdout.write(renderText(result, opts.tcp === true, metrics));
   }
   if (opts.json === true) {
     const out = results.length === 1 && files.length === 1 ? results[0] : results;
@@ -103,7 +112,26 @@ function unusable(r: CaptureAnalysis): boolean {
   return r.frames === 0 && r.errorCount > 0;
 }
 
-async function analyzeWithProgress(file: string, maxErrors: number, progress: boolean, maxFlows?: number): Promise<CaptureAnalysis> {
+/** Timeline metrics of every MPTCP connection of `a`, by Connection.id (analyzer/timeline/metrics.ts). */
+function metricsByConnection(obs: TimelineObserver, a: CaptureAnalysis): Map<number, ConnectionMetrics> {
+  const r = obs.result({ connections: a.connections, tcpConnections: a.tcpConnections });
+  const out = new Map<number, ConnectionMetrics>();
+  for (const m of computeMetrics(r, (t, d) => obs.rttHistogram(t, d))) if (m.connection !== undefined) out.set(m.connection, m);
+  return out;
+}
+
+/** Metrics of a connection the timelines did not track (no MPTCP option after the SYN: nothing measured). */
+function emptyMetrics(c: Connection): ConnectionMetrics {
+  return { connection: c.id, rootTcpStream: c.subflows[0]?.tcpStream ?? -1, directions: [], failovers: [], paths: [] };
+}
+
+async function analyzeWithProgress(
+  file: string,
+  maxErrors: number,
+  progress: boolean,
+  maxFlows?: number,
+  observer?: TimelineObserver,
+): Promise<CaptureAnalysis> {
   let bar: cliProgress.SingleBar | undefined;
   if (progress && process.stderr.isTTY === true) {
     const size = (await stat(file)).size;
@@ -118,6 +146,7 @@ async function analyzeWithProgress(file: string, maxErrors: number, progress: bo
   try {
     return await analyzeFile(file, {
       maxErrors,
+      ...(observer !== undefined ? { observers: [observer] } : {}),
       ...(maxFlows !== undefined ? { maxFlows } : {}),
       ...(bar ? { onProgress: (off: number) => bar?.update(Math.floor(off / 1e6)) } : {}),
     });
@@ -143,7 +172,7 @@ function ep(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
-function renderText(r: CaptureAnalysis, listTcp: boolean): string {
+function renderText(r: CaptureAnalysis, listTcp: boolean, metrics?: Map<number, ConnectionMetrics>): string {
   const out: string[] = [];
   const c = r.capture;
   const links = c.linkTypes.map((l) => LINK_TYPE_NAMES[l] ?? `linktype ${l}`).join(', ');
@@ -159,7 +188,10 @@ function renderText(r: CaptureAnalysis, listTcp: boolean): string {
     out.push(`  ${cut} of the plain TCP connection(s) had their SYN options cut by the snaplen: whether they offered MPTCP is unknown`);
   }
   if (c.incomplete) out.push('  WARNING: the file ends early or is corrupt; everything before that point was analysed');
-  for (const conn of r.connections) out.push('', ...renderConnection(conn));
+  for (const conn of r.connections) {
+    out.push('', ...renderConnection(conn));
+    if (metrics !== undefined) out.push(...renderMetrics(conn, metrics.get(conn.id)));
+  }
   if (listTcp && r.tcpConnections.length > 0) {
     out.push('', 'Plain TCP connections:');
     const t = new Table({ head: ['stream', 'client', 'server', 'pkts', 'bytes', 'ended'], ...tableStyle() });
@@ -215,6 +247,51 @@ function renderConnection(conn: Connection): string[] {
   }
   for (const a of conn.removeAddr) lines.push(`  REMOVE_ADDR #${a.frame} by ${a.by}: id ${a.addressIds.join(', ')}`);
   for (const p of conn.prio) lines.push(`  MP_PRIO #${p.frame} by ${p.by} on subflow ${p.subflow}: backup=${p.backup ? 1 : 0}`);
+  return lines;
+}
+
+const mbit = (bytesPerSec: number): string => `${((bytesPerSec * 8) / 1e6).toFixed(2)} Mbit/s`;
+/** Seconds as ms with a precision that keeps sub-millisecond values readable (0.037 ms, 12.3 ms, 250 ms). */
+const ms = (s: number): string => {
+  const v = s * 1000;
+  return `${v < 1 ? v.toFixed(3) : v < 100 ? v.toFixed(1) : v.toFixed(0)} ms`;
+};
+
+/** Text lines of a connection's timeline metrics (analyze --timeline). */
+function renderMetrics(conn: Connection, m: ConnectionMetrics | undefined): string[] {
+  if (m === undefined || (m.directions.length === 0 && m.paths.length === 0)) return ['  timeline: no data-level traffic tracked'];
+  const sfId = (ts: number): string => {
+    const s = conn.subflows.find((x) => x.tcpStream === ts);
+    return s === undefined ? `stream ${ts}` : `sf ${s.id}`;
+  };
+  const dirName = (d: 0 | 1): string => (d === 0 ? 'client→server' : 'server→client');
+  const lines: string[] = [];
+  for (const d of m.directions) {
+    const parts = [`  timeline ${dirName(d.dataDir)}: ${d.bytes} bytes in ${d.duration.toFixed(3)} s`];
+    if (d.goodput !== undefined) parts.push(`goodput ${mbit(d.goodput)}`);
+    if (d.aggregationGain !== undefined) parts.push(`aggregation gain ${d.aggregationGain.toFixed(2)} (best ${sfId(d.bestSubflow!)})`);
+    parts.push(`share ${d.subflows.map((s) => `${sfId(s.tcpStream)} ${(100 * s.share).toFixed(1)} %${s.goodput !== undefined ? ` (${mbit(s.goodput)})` : ''}`).join(', ')}`);
+    const ri = d.reinjections;
+    parts.push(`reinjections ${ri.count} (${ri.needed} needed, ${ri.spurious} spurious, ${ri.bytes} bytes)`);
+    if (d.outOfOrder.segments > 0) parts.push(`out of order at the data level ${d.outOfOrder.segments} segments`);
+    lines.push(parts.join('; '));
+  }
+  for (const p of m.paths) {
+    const rtt = p.rtt.samples > 0 ? `RTT min ${ms(p.rtt.min!)} / median ${ms(p.rtt.median!)} / p95 ${ms(p.rtt.p95!)} (${p.rtt.samples} samples)` : 'RTT no samples';
+    lines.push(
+      `  path ${p.local} -> ${p.remote} (${p.tcpStreams.map(sfId).join(', ')}${p.backup ? ', backup' : ''}): ${rtt}, retransmissions ${(100 * p.retransmissionRate).toFixed(2)} %${p.throughput !== undefined ? `, ${mbit(p.throughput)}` : ''}`,
+    );
+  }
+  for (const f of m.failovers) {
+    const parts = [`  failover ${sfId(f.tcpStream)} ${dirName(f.dataDir)} (${f.cause ?? 'stopped'}): last delivered at +${(f.lastDelivered - conn.start).toFixed(3)} s`];
+    if (f.timeToReinjection !== undefined) parts.push(`reinjection after ${ms(f.timeToReinjection)} (${f.reinjectedBytes} bytes)`);
+    else parts.push('no reinjection');
+    if (f.timeToTakeover !== undefined) parts.push(`other subflows carried new data after ${ms(f.timeToTakeover)}`);
+    if (f.timeToRecovery !== undefined) parts.push(`goodput recovered after ${ms(f.timeToRecovery)}`);
+    if (f.resumed !== undefined) parts.push(`resumed after ${ms(f.resumed - f.lastDelivered)}`);
+    if (f.srtt !== undefined) parts.push(`SRTT ${ms(f.srtt)}, RTO ${ms(f.rto!)}`);
+    lines.push(parts.join(', '));
+  }
   return lines;
 }
 

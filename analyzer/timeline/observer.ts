@@ -53,6 +53,8 @@ const mod32 = (v: number): number => {
 };
 /** Gap between reinjections of one subflow's data that starts a new failover episode, seconds. */
 const EPISODE_GAP = 1.0;
+/** A subflow that neither delivered nor sent new data for max(STOP_GAP, 2 RTO) while another carried new data has stopped, seconds. */
+const STOP_GAP = 0.5;
 const MAX_RTT_QUEUE = 65536;
 const MAX_HOLES = 4096;
 
@@ -110,10 +112,20 @@ interface SfDir {
   /** Absolute highest ACK from the peer, −1 before any. */
   una: number;
   maxInFlight: number;
-  holes: Array<[number, number]>;
+  /** Open subflow holes [start, end, flags] (absolute); flags 1 = the receiver's SACK blocks went past it without covering it. */
+  holes: Array<[number, number, number]>;
   holesMissed: number;
   holesMissedBytes: number;
   holesRetx: number;
+  /** Holes filled by a retransmission after SACK showed the receiver lacked them. */
+  holesLost: number;
+  /** Highest right edge SACKed by the receiver (absolute), −1 before any; the latest SACK blocks [l, r, l, r, …]. */
+  sackHigh: number;
+  sackL: number[];
+  /** Retransmissions of seen data the receiver had SACKed beyond without covering: lost after the capture point. */
+  lostAfter: number;
+  /** D-SACK blocks (RFC 2883). */
+  dsacks: number;
   rttQ: RttEntry[];
   rttHead: number;
   rtt: LogHistogram;
@@ -132,6 +144,15 @@ interface SfDir {
   mappings: Mapping[];
   /** First SSN seen in a mapping, to infer the ISN when no SYN was captured. */
   windowScale: number | undefined;
+  /** Last time this direction carried new data-level bytes. */
+  freshTime: number | undefined;
+  /** First new data-level bytes on another subflow after this direction's last ACK advance. */
+  takeover: number | undefined;
+  /** Highest DSN sent on any subflow at the last ACK advance, and when the Data ACK reached it. */
+  recoverTarget: number;
+  recoverAt: number | undefined;
+  /** Failover episode open for this direction (until it carries new data again). */
+  stopEp: FailoverEpisode | undefined;
 }
 
 interface SfState {
@@ -225,7 +246,66 @@ interface ConnState {
   dirs: [ConnDir, ConnDir];
   reinjections: Reinjection[];
   episodes: FailoverEpisode[];
+  /** Capture time of its latest segment. */
+  lastTime: number;
+  /** Queued for freezing (all subflows closed). */
+  closing: boolean;
 }
+
+/**
+ * A finished connection summarised: its ConnectionTimeline (without the snapshot's labels) as JSON, and
+ * the packed SEQ→ACK RTT histograms per subflow direction. `obj` holds the parsed form once a late
+ * segment (after the close) had to be counted.
+ */
+interface Frozen {
+  /** {@link Shapes.encode}d `[ConnectionTimeline, {tcpStream: [dir 0, dir 1] LogHistogram.pack()}]`, as JSON. */
+  json: string | undefined;
+  /** Decoded form, once a late segment had to be counted (json is then undefined). */
+  obj: [ConnectionTimeline, Record<string, [number[], number[]]>] | undefined;
+}
+
+/**
+ * Key-less encoding of plain JSON values for the summaries of finished connections: an object becomes
+ * `["#n", value, …]` where shape n (a key list shared by every summary) names the values. Arrays of the
+ * timeline never start with a string, so the form is unambiguous. About half the size of JSON with keys.
+ */
+class Shapes {
+  private readonly ids = new Map<string, number>();
+  private readonly keys: string[][] = [];
+
+  encode(v: unknown): unknown {
+    if (Array.isArray(v)) return v.map((x) => this.encode(x));
+    if (v === null || typeof v !== 'object') return v;
+    const ks = Object.keys(v);
+    const sig = ks.join(',');
+    let id = this.ids.get(sig);
+    if (id === undefined) {
+      id = this.keys.length;
+      this.keys.push(ks);
+      this.ids.set(sig, id);
+    }
+    const out: unknown[] = [`#${id}`];
+    for (const k of ks) out.push(this.encode((v as Record<string, unknown>)[k]));
+    return out;
+  }
+
+  decode(v: unknown): unknown {
+    if (!Array.isArray(v)) return v;
+    const h = v[0];
+    if (typeof h === 'string' && h.charCodeAt(0) === 35) {
+      const ks = this.keys[Number(h.slice(1))]!;
+      const o: Record<string, unknown> = {};
+      for (let i = 0; i < ks.length; i++) o[ks[i]!] = this.decode(v[i + 1]);
+      return o;
+    }
+    return v.map((x) => this.decode(x));
+  }
+}
+
+/** Capture seconds a closed connection stays in live form before it is summarised (late ACKs, FIN retransmissions). */
+const LINGER = 2.0;
+/** Closed connections waiting to be summarised, at most; older ones are summarised early. */
+const MAX_CLOSING = 256;
 
 function newSfDir(dir: Dir): SfDir {
   return {
@@ -247,6 +327,11 @@ function newSfDir(dir: Dir): SfDir {
     holesMissed: 0,
     holesMissedBytes: 0,
     holesRetx: 0,
+    holesLost: 0,
+    sackHigh: -1,
+    sackL: [],
+    lostAfter: 0,
+    dsacks: 0,
     rttQ: [],
     rttHead: 0,
     rtt: new LogHistogram(),
@@ -264,6 +349,11 @@ function newSfDir(dir: Dir): SfDir {
     bins: new Map(),
     mappings: [],
     windowScale: undefined,
+    freshTime: undefined,
+    takeover: undefined,
+    recoverTarget: 0,
+    recoverAt: undefined,
+    stopEp: undefined,
   };
 }
 
@@ -316,8 +406,19 @@ export class TimelineObserver implements SegmentObserver {
   private readonly onEvent: ((e: TimelineEvent) => void) | undefined;
   private readonly maxReinjections: number;
   private readonly ackedHistory: number;
+  private readonly linger: number;
   private readonly conns = new Map<FlowState, ConnState>();
   private readonly sfs = new Map<FlowState, SfState>();
+  private readonly sfByStream = new Map<number, SfState>();
+  /** Finished connections, summarised (see freeze()). */
+  private readonly frozen: Frozen[] = [];
+  private frozenCount = 0;
+  private readonly frozenByFlow = new WeakMap<FlowState, Frozen>();
+  private readonly frozenByStream = new Map<number, Frozen>();
+  private readonly closing: ConnState[] = [];
+  private closingHead = 0;
+  private readonly shapes = new Shapes();
+  private histCache: [Frozen, Record<string, [number[], number[]]>] | undefined;
   private t0: number | undefined;
   private live = 0;
   /** Highest live state (mappings + send records + holes + RTT entries) seen, sampled per segment. */
@@ -337,6 +438,7 @@ export class TimelineObserver implements SegmentObserver {
     this.onEvent = opts.onEvent;
     this.maxReinjections = opts.maxReinjections ?? 10000;
     this.ackedHistory = opts.ackedHistory ?? 4096;
+    this.linger = opts.lingerSeconds !== undefined && opts.lingerSeconds >= 0 ? opts.lingerSeconds : LINGER;
   }
 
   onSegment(seg: TcpSegment, flow: FlowState, dir: Dir, time: number, tracker: ConnectionTracker, frame?: Frame): void {
@@ -359,13 +461,14 @@ export class TimelineObserver implements SegmentObserver {
     this.onEvent?.(e);
   }
 
-  private subflow(flow: FlowState, tracker: ConnectionTracker): SfState {
+  private subflow(flow: FlowState, tracker: ConnectionTracker): SfState | undefined {
     const root = tracker.connectionRoot(flow) ?? flow;
     let sf = this.sfs.get(flow);
     if (sf !== undefined && sf.conn.root === root) return sf;
+    if (sf === undefined && this.frozenCount > 0 && this.frozenByFlow.has(flow)) return undefined;
     let conn = this.conns.get(root);
     if (conn === undefined) {
-      conn = { root, subflows: [], dirs: [newConnDir(0), newConnDir(1)], reinjections: [], episodes: [] };
+      conn = { root, subflows: [], dirs: [newConnDir(0), newConnDir(1)], reinjections: [], episodes: [], lastTime: 0, closing: false };
       this.conns.set(root, conn);
     }
     if (sf !== undefined) {
@@ -391,13 +494,19 @@ export class TimelineObserver implements SegmentObserver {
       compacted: false,
     };
     this.sfs.set(flow, sf);
+    this.sfByStream.set(flow.tcpStream, sf);
     conn.subflows.push(sf);
     return sf;
   }
 
   private segment(seg: TcpSegment, flow: FlowState, dir: Dir, time: number, tracker: ConnectionTracker): void {
     const sf = this.subflow(flow, tracker);
+    if (sf === undefined) {
+      this.late(flow, seg, dir);
+      return;
+    }
     const conn = sf.conn;
+    conn.lastTime = time;
     const sd = sf.dirs[dir];
     const rd = sf.dirs[dir === 0 ? 1 : 0];
     const dataDir: Dir = (dir === 0 ? sf.dataDirOf0 : 1 - sf.dataDirOf0) as Dir;
@@ -484,7 +593,12 @@ export class TimelineObserver implements SegmentObserver {
         retx = true;
         sd.retrans++;
         sd.retransBytes += len;
-        const filled = fillHoles(sd.holes, s, Math.min(e, sd.nxt));
+        filledLost = false;
+        const filled = sd.holes.length > 0 ? fillHoles(sd.holes, s, Math.min(e, sd.nxt)) : 0;
+        if (filled === 0) {
+          // Original seen at the capture point: lost after it when the receiver SACKed beyond it without covering it.
+          if (sd.sackHigh > s && s >= sd.una && !inBlocks(sd.sackL, s, e)) sd.lostAfter++;
+        } else if (filledLost) sd.holesLost++;
         if (filled > 0) {
           sd.holesRetx++;
           // Bytes the capture sees for the first time count as goodput, though the sender resent them.
@@ -498,7 +612,7 @@ export class TimelineObserver implements SegmentObserver {
           if (q.end > s && q.end - len <= e) q.retx = true;
         }
       } else if (s > sd.nxt) {
-        if (sd.holes.length < MAX_HOLES) sd.holes.push([sd.nxt, s]);
+        if (sd.holes.length < MAX_HOLES) sd.holes.push([sd.nxt, s, 0]);
         for (const h of this.hooks) h.gap?.(conn.root, dataDir, 'subflow');
         this.emit({ time, frame: seg.frame, root: conn.root.tcpStream, tcpStream: flow.tcpStream, dir, dataDir, type: 'hole', seq: sd.nxt - sd.isn, len: s - sd.nxt });
       }
@@ -541,6 +655,7 @@ export class TimelineObserver implements SegmentObserver {
     if (sack !== undefined && sack.length > 0) {
       rd.sackSegments++;
       rd.sackBlocks += sack.length;
+      if (rd.isn !== undefined) this.sackUpdate(rd, sack);
       if (this.onEvent !== undefined && rd.isn !== undefined) {
         const isn = rd.isn;
         const txt = sack.map(([l, r]) => `${rd.space.peek(l) - isn}-${rd.space.peek(r) - isn}`).join(' ');
@@ -560,8 +675,47 @@ export class TimelineObserver implements SegmentObserver {
     }
 
     if (!sf.compacted && (flow.rst !== undefined || (flow.fin[0] !== undefined && flow.fin[1] !== undefined && len === 0))) this.compact(sf);
+    if (this.closingHead < this.closing.length) this.freezeDue(time);
     const liveNow = this.live;
     if (liveNow > this.peakLiveState) this.peakLiveState = liveNow;
+  }
+
+  /**
+   * SACK blocks (RFC 2018) from the receiver of `rd`'s data: D-SACKs (RFC 2883: first block below the
+   * cumulative ACK or inside the second block) are counted; holes a block covers were received without the
+   * capture seeing them (capture-missed); holes below the highest SACKed byte that no block covered are marked
+   * as lacking at the receiver (lost before the capture point, if a retransmission fills them later).
+   */
+  private sackUpdate(rd: SfDir, sack: ReadonlyArray<readonly [number, number]>): void {
+    const sp = rd.space;
+    const out = rd.sackL;
+    out.length = 0;
+    for (let i = 0; i < sack.length; i++) {
+      const b = sack[i]!;
+      const l = sp.peek(b[0]);
+      const r = sp.peek(b[1]);
+      if (!(r > l) || r - l > TWO32 / 2) continue;
+      if (i === 0) {
+        const n = sack[1];
+        if ((rd.una >= 0 && r <= rd.una) || (n !== undefined && l >= sp.peek(n[0]) && r <= sp.peek(n[1]))) {
+          rd.dsacks++;
+          continue;
+        }
+      }
+      out.push(l, r);
+      if (r > rd.sackHigh) rd.sackHigh = r;
+      if (rd.holes.length > 0) {
+        const covered = fillHoles(rd.holes, l, r);
+        if (covered > 0) {
+          rd.holesMissed++;
+          rd.holesMissedBytes += covered;
+        }
+      }
+    }
+    for (const h of rd.holes) {
+      if (h[1] > rd.sackHigh) break;
+      h[2] = 1;
+    }
   }
 
   /** Releases a closed subflow's window state (RTT queues, mappings); its counters and histograms stay. */
@@ -582,6 +736,69 @@ export class TimelineObserver implements SegmentObserver {
         cd.acked = [];
         cd.ackedPos = 0;
       }
+      if (!conn.closing && this.linger !== Number.POSITIVE_INFINITY) {
+        conn.closing = true;
+        this.closing.push(conn);
+      }
+    }
+  }
+
+  /** Summarises the closed connections whose last segment is LINGER s old (or that overflow MAX_CLOSING). */
+  private freezeDue(time: number): void {
+    while (this.closingHead < this.closing.length) {
+      const c = this.closing[this.closingHead]!;
+      if (time - c.lastTime <= this.linger && (this.closing.length - this.closingHead <= MAX_CLOSING || this.linger === Number.POSITIVE_INFINITY)) break;
+      this.closingHead++;
+      c.closing = false;
+      if (this.conns.get(c.root) === c && c.subflows.every((x) => x.compacted)) this.freeze(c);
+    }
+    if (this.closingHead > 1024 && this.closingHead * 2 > this.closing.length) {
+      this.closing.splice(0, this.closingHead);
+      this.closingHead = 0;
+    }
+  }
+
+  /**
+   * Replaces a finished connection's live state by its summary (Frozen): the ConnectionTimeline as JSON
+   * and the packed RTT histograms. Everything else (flow references, maps, queues) is released.
+   */
+  private freeze(c: ConnState): void {
+    const ct = this.connTimeline(c, undefined);
+    const hist: Record<string, [number[], number[]]> = {};
+    for (const sf of c.subflows) hist[sf.flow.tcpStream] = [sf.dirs[0].rtt.pack(), sf.dirs[1].rtt.pack()];
+    const fz: Frozen = { json: JSON.stringify(this.shapes.encode([ct, hist])), obj: undefined };
+    for (const cd of c.dirs) this.live -= cd.sent.length - cd.sentHead + cd.holes.length + cd.pending.length;
+    this.conns.delete(c.root);
+    for (const sf of c.subflows) {
+      this.sfs.delete(sf.flow);
+      this.sfByStream.delete(sf.flow.tcpStream);
+      this.frozenByFlow.set(sf.flow, fz);
+      this.frozenByStream.set(sf.flow.tcpStream, fz);
+    }
+    this.frozenByFlow.set(c.root, fz);
+    this.frozen.push(fz);
+    this.frozenCount++;
+  }
+
+  /**
+   * A segment of a flow whose connection was already summarised: counted in its summary (packets, bytes;
+   * payload as a retransmission, since the flow had closed) — nothing else of it is analysed.
+   */
+  private late(flow: FlowState, seg: TcpSegment, dir: Dir): void {
+    const fz = this.frozenByFlow.get(flow);
+    if (fz === undefined) return;
+    fz.obj ??= this.thaw(fz);
+    fz.json = undefined;
+    const [ct] = fz.obj;
+    const d = ct.subflows.find((s) => s.tcpStream === flow.tcpStream)?.dirs[dir];
+    if (d === undefined) return;
+    d.packets++;
+    const len = seg.payloadLength;
+    if (len > 0) {
+      d.bytes += len;
+      d.dataPackets++;
+      d.retransmissions++;
+      d.retransmittedBytes += len;
     }
   }
 
@@ -791,6 +1008,12 @@ export class TimelineObserver implements SegmentObserver {
     }
     if (e > cd.dsnRef) cd.dsnRef = e;
     if (fresh > 0) {
+      sd.freshTime = time;
+      if (sd.stopEp !== undefined) {
+        if (sd.stopEp.resumed === undefined && time > sd.stopEp.lastDelivered) sd.stopEp.resumed = time;
+        sd.stopEp = undefined;
+      }
+      if (sf.conn.subflows.length > 1) this.watchStops(sf, cd, time, frame);
       cd.unique += fresh;
       cd.bins.set(b, (cd.bins.get(b) ?? 0) + fresh);
       cd.bySubflow.set(ts, (cd.bySubflow.get(ts) ?? 0) + fresh);
@@ -916,20 +1139,29 @@ export class TimelineObserver implements SegmentObserver {
       if (ep === undefined) {
         const od = osf.dirs[osf.dataDirOf0 === cd.d ? 0 : 1];
         const last = od.lastAckAdvance ?? od.firstDataTime ?? time;
-        const fe: FailoverEpisode = {
-          tcpStream: ots,
-          dataDir: cd.d,
-          lastDelivered: last,
-          firstReinjection: time,
-          timeToReinjection: time - last,
-          reinjectedBytes: 0,
-        };
+        // A stop already reported for this subflow (no copy until now) becomes this episode.
+        const se = od.stopEp;
+        const reuse = se !== undefined && se.firstReinjection === undefined && se.lastDelivered === last;
+        const fe: FailoverEpisode = reuse ? se : { tcpStream: ots, dataDir: cd.d, lastDelivered: last, reinjectedBytes: 0 };
+        fe.reinjected = true;
+        fe.firstReinjection = time;
+        fe.timeToReinjection = time - last;
+        if (reuse) {
+          delete fe.recovered;
+          delete fe.timeToRecovery;
+        }
         if (od.rto.srtt !== undefined) fe.srtt = od.rto.srtt;
         const rto = od.rto.rto;
         if (rto !== undefined) fe.rto = rto;
+        if (fe.takeover === undefined && od.takeover !== undefined && od.takeover >= last) {
+          fe.takeover = od.takeover;
+          fe.timeToTakeover = od.takeover - last;
+        }
         ep = { ep: fe, lastCopy: time, target: rec.e, caughtUp: Math.max(cd.highest, rec.e) };
         cd.episodes.set(ots, ep);
-        conn.episodes.push(fe);
+        if (!reuse) conn.episodes.push(fe);
+        detectedAt.set(fe, rec.frame);
+        if (od.stopEp === undefined) od.stopEp = fe;
       }
       ep.lastCopy = time;
       ep.ep.reinjectedBytes += rec.e - rec.s;
@@ -959,6 +1191,46 @@ export class TimelineObserver implements SegmentObserver {
   }
 
   /**
+   * Called when subflow `sf` carried new data-level bytes of `cd` at `time`: notes the first takeover of
+   * each other subflow's traffic after its last delivery, and opens a failover episode for a subflow that
+   * has neither delivered nor sent new data for max(STOP_GAP, 2 RTO). O(subflows of the connection).
+   */
+  private watchStops(sf: SfState, cd: ConnDir, time: number, frame: number): void {
+    for (const x of sf.conn.subflows) {
+      if (x === sf) continue;
+      const xd = x.dirs[x.dataDirOf0 === cd.d ? 0 : 1];
+      const fresh = xd.freshTime;
+      if (fresh === undefined) continue;
+      const ack = xd.lastAckAdvance;
+      if (xd.takeover === undefined && time > (ack ?? fresh)) xd.takeover = time;
+      if (xd.stopEp !== undefined) continue;
+      const act = ack !== undefined && ack > fresh ? ack : fresh;
+      const rto = xd.rto.rto ?? 0.2;
+      if (time - act <= (2 * rto > STOP_GAP ? 2 * rto : STOP_GAP)) continue;
+      const last = ack ?? xd.firstDataTime ?? fresh;
+      const ex = cd.episodes.get(x.flow.tcpStream);
+      let fe: FailoverEpisode;
+      if (ex !== undefined && ex.ep.resumed === undefined && ex.ep.lastDelivered >= last - EPISODE_GAP) fe = ex.ep;
+      else {
+        fe = { tcpStream: x.flow.tcpStream, dataDir: cd.d, lastDelivered: last, reinjectedBytes: 0, reinjected: false };
+        if (xd.rto.srtt !== undefined) fe.srtt = xd.rto.srtt;
+        if (xd.rto.rto !== undefined) fe.rto = xd.rto.rto;
+        if (xd.recoverAt !== undefined && xd.recoverAt >= last) {
+          fe.recovered = xd.recoverAt;
+          fe.timeToRecovery = xd.recoverAt - last;
+        }
+        sf.conn.episodes.push(fe);
+        detectedAt.set(fe, frame);
+      }
+      if (fe.takeover === undefined && xd.takeover !== undefined) {
+        fe.takeover = xd.takeover;
+        fe.timeToTakeover = xd.takeover - fe.lastDelivered;
+      }
+      xd.stopEp = fe;
+    }
+  }
+
+  /**
    * The subflow whose unseen transmission `filler` replaced: the only other subflow of the connection
    * that has sent data, else the other data-carrying subflow whose ACKs stopped advancing first.
    */
@@ -984,6 +1256,9 @@ export class TimelineObserver implements SegmentObserver {
     if (a <= rd.una) return;
     rd.una = a;
     rd.lastAckAdvance = time;
+    rd.takeover = undefined;
+    rd.recoverTarget = sf.conn.dirs[ackedDataDir].highest;
+    rd.recoverAt = undefined;
     // Capture-missed holes: acknowledged without being seen.
     while (rd.holes.length > 0 && rd.holes[0]![0] < a) {
       const h = rd.holes[0]!;
@@ -1091,6 +1366,19 @@ export class TimelineObserver implements SegmentObserver {
       s.splice(0, cd.sentHead);
       cd.sentHead = 0;
     }
+    if (conn.subflows.length > 1) {
+      for (const x of conn.subflows) {
+        const xd = x.dirs[x.dataDirOf0 === cd.d ? 0 : 1];
+        if (xd.recoverAt === undefined && xd.lastAckAdvance !== undefined && a >= xd.recoverTarget) {
+          xd.recoverAt = time;
+          const se = xd.stopEp;
+          if (se !== undefined && se.firstReinjection === undefined && se.recovered === undefined) {
+            se.recovered = time;
+            se.timeToRecovery = time - se.lastDelivered;
+          }
+        }
+      }
+    }
     for (const ep of cd.episodes.values()) {
       if (ep.ep.recovered === undefined && a >= ep.caughtUp) {
         ep.ep.recovered = time;
@@ -1110,8 +1398,18 @@ export class TimelineObserver implements SegmentObserver {
 
   /** The SEQ→ACK RTT histogram of a subflow direction (for per-path aggregation, see metrics.ts). */
   rttHistogram(tcpStream: number, dir: Dir): LogHistogram | undefined {
-    for (const sf of this.sfs.values()) if (sf.flow.tcpStream === tcpStream) return sf.dirs[dir].rtt;
-    return undefined;
+    const sf = this.sfByStream.get(tcpStream);
+    if (sf !== undefined) return sf.dirs[dir].rtt;
+    const fz = this.frozenByStream.get(tcpStream);
+    if (fz === undefined) return undefined;
+    if (this.histCache?.[0] !== fz) this.histCache = [fz, this.thaw(fz)[1]];
+    const h = this.histCache[1][String(tcpStream)];
+    return h === undefined ? undefined : LogHistogram.unpack(h[dir]);
+  }
+
+  /** Finished connections summarised so far (see TimelineOptions.lingerSeconds). */
+  get summarisedConnections(): number {
+    return this.frozenCount;
   }
 
   /** Live state now: mappings, unacknowledged send records, open holes, pending verdicts (not the bounded history). */
@@ -1130,9 +1428,35 @@ export class TimelineObserver implements SegmentObserver {
       for (const c of snapshot.connections) for (const s of c.subflows) connId.set(s.tcpStream, { conn: c.id, sub: s.id, backup: s.backup });
     }
     const out: ConnectionTimeline[] = [];
-    const conns = [...this.conns.values()].sort((a, b) => a.root.tcpStream - b.root.tcpStream);
-    for (const c of conns) {
-      const ids = connId.get(c.root.tcpStream);
+    for (const c of this.conns.values()) out.push(this.connTimeline(c, connId));
+    for (const fz of this.frozen) {
+      const ct = fz.obj !== undefined ? structuredClone(fz.obj[0]) : this.thaw(fz)[0];
+      const ids = connId.get(ct.rootTcpStream);
+      if (ids !== undefined) ct.connection = ids.conn;
+      for (const s of ct.subflows) {
+        const id = connId.get(s.tcpStream);
+        if (id !== undefined) {
+          s.subflow = id.sub;
+          s.backup = id.backup;
+        }
+      }
+      out.push(ct);
+    }
+    out.sort((a, b) => a.rootTcpStream - b.rootTcpStream);
+    return { interval: this.interval, connections: out, peakLiveState: this.peakLiveState };
+  }
+
+  /** The decoded summary of a finished connection (a fresh copy unless it was thawed for a late segment). */
+  private thaw(fz: Frozen): [ConnectionTimeline, Record<string, [number[], number[]]>] {
+    if (fz.obj !== undefined) return fz.obj;
+    const v = this.shapes.decode(JSON.parse(fz.json!)) as [ConnectionTimeline, Record<string, [number[], number[]]>];
+    return v;
+  }
+
+  /** One connection's timeline (labelled with the analyze model's ids when `connId` is given). */
+  private connTimeline(c: ConnState, connId: Map<number, { conn: number; sub: number; backup: boolean }> | undefined): ConnectionTimeline {
+    const ids = connId?.get(c.root.tcpStream);
+    {
       const subflows = c.subflows
         .slice()
         .sort((a, b) => a.flow.tcpStream - b.flow.tcpStream)
@@ -1157,17 +1481,16 @@ export class TimelineObserver implements SegmentObserver {
         subflows,
         data: [this.dataResult(c.dirs[0], this.t0 ?? 0, spurious[0]!), this.dataResult(c.dirs[1], this.t0 ?? 0, spurious[1]!)],
         reinjections,
-        failovers: c.episodes.map((e) => ({ ...e })),
+        failovers: c.episodes.map((e) => withCause({ ...e }, c, detectedAt.get(e))),
       };
       if (ids !== undefined) ct.connection = ids.conn;
-      out.push(ct);
+      return ct;
     }
-    return { interval: this.interval, connections: out, peakLiveState: this.peakLiveState };
   }
 
-  private subflowResult(sf: SfState, ids: Map<number, { conn: number; sub: number; backup: boolean }>): SubflowTimeline {
+  private subflowResult(sf: SfState, ids: Map<number, { conn: number; sub: number; backup: boolean }> | undefined): SubflowTimeline {
     const f = sf.flow;
-    const id = ids.get(f.tcpStream);
+    const id = ids?.get(f.tcpStream);
     const t: SubflowTimeline = {
       tcpStream: f.tcpStream,
       client: f.clientIp,
@@ -1204,7 +1527,9 @@ export class TimelineObserver implements SegmentObserver {
       highestSeq: d.nxt >= 0 ? d.nxt - isn : 0,
       highestAck: d.una >= 0 ? d.una - isn : 0,
       maxInFlight: d.maxInFlight,
-      holes: { captureMissed: d.holesMissed, retransmitted: d.holesRetx, open: d.holes.length, bytesCaptureMissed: d.holesMissedBytes },
+      holes: { captureMissed: d.holesMissed, retransmitted: d.holesRetx, open: d.holes.length, bytesCaptureMissed: d.holesMissedBytes, lostBeforeCapture: d.holesLost },
+      retransmissionsLostAfterCapture: d.lostAfter,
+      dsacks: d.dsacks,
       rtt: rttSummary(d.rtt, d.rto),
       rttTimestamps: rttSummary(d.rttTs, undefined),
       sackBlocks: d.sackBlocks,
@@ -1268,8 +1593,52 @@ function rttSummary(h: LogHistogram, est: RtoEstimator | undefined): RttSummary 
   return r;
 }
 
+/**
+ * Labels a failover episode with why its subflow stopped (FailoverEpisode.cause), from the subflow's
+ * flow state: RST, a REMOVE_ADDR (any subflow of the connection) naming the address ID its MP_JOIN SYN
+ * carried (or 0 for the initial subflow), an MP_PRIO / MP_JOIN backup flag, a FIN in the direction that
+ * carried the data, else `stopped`.
+ */
+function withCause(e: FailoverEpisode, c: ConnState, detected: number | undefined): FailoverEpisode {
+  const sf = c.subflows.find((x) => x.flow.tcpStream === e.tcpStream);
+  if (sf === undefined) return e;
+  const f = sf.flow;
+  // Only events up to the frame at which the episode was opened (first copy, or the stop noticed) count.
+  const hi = detected ?? Number.POSITIVE_INFINITY;
+  const before = (frame: number | undefined): boolean => frame !== undefined && frame <= hi;
+  const syn = f.syn?.option;
+  const id = f === c.root ? 0 : syn?.type === 'MP_JOIN' ? syn.addressId : undefined;
+  const removed = id !== undefined && c.subflows.some((x) => x.flow.removeAddr.some((r) => r.addressIds.includes(id) && before(r.frame)));
+  const prio = f.prio.filter((p) => before(p.frame));
+  const backup = prio.length > 0 ? prio[prio.length - 1]!.backup : syn?.type === 'MP_JOIN' && syn.backup === true;
+  const d = sf.dataDirOf0 === e.dataDir ? 0 : 1;
+  e.cause = before(sf.reset) || before(f.rst?.frame)
+    ? 'rst'
+    : removed
+      ? 'remove-addr'
+      : backup
+        ? 'backup'
+        : before(f.fin[d])
+          ? 'fin'
+          : 'stopped';
+  if (e.reinjected === undefined) e.reinjected = e.firstReinjection !== undefined;
+  return e;
+}
+
+/** Frame at which each failover episode was opened (for {@link withCause}). */
+const detectedAt = new WeakMap<FailoverEpisode, number>();
+
+/** Set by {@link fillHoles}: a filled hole was marked as lacking at the receiver (flags 1). */
+let filledLost = false;
+
+/** Whether [s, e) lies inside one of the blocks [l, r, l, r, …]. */
+function inBlocks(b: number[], s: number, e: number): boolean {
+  for (let i = 0; i + 1 < b.length; i += 2) if (b[i]! <= s && e <= b[i + 1]!) return true;
+  return false;
+}
+
 /** Removes [s, e) from a sorted hole list; returns the bytes filled. */
-function fillHoles(holes: Array<[number, number]>, s: number, e: number): number {
+function fillHoles(holes: Array<[number, number, number]>, s: number, e: number): number {
   let filled = 0;
   for (let i = 0; i < holes.length; i++) {
     const h = holes[i]!;
@@ -1278,13 +1647,14 @@ function fillHoles(holes: Array<[number, number]>, s: number, e: number): number
     const os = Math.max(s, h[0]);
     const oe = Math.min(e, h[1]);
     filled += oe - os;
+    if (h[2] !== 0) filledLost = true;
     if (os <= h[0] && oe >= h[1]) {
       holes.splice(i, 1);
       i--;
     } else if (os <= h[0]) h[0] = oe;
     else if (oe >= h[1]) h[1] = os;
     else {
-      holes.splice(i + 1, 0, [oe, h[1]]);
+      holes.splice(i + 1, 0, [oe, h[1], h[2]]);
       h[1] = os;
       i++;
     }

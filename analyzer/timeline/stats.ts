@@ -46,6 +46,27 @@ export class LogHistogram {
     if (o.max > this.max) this.max = o.max;
   }
 
+  /** Compact form for storage: [count, min, max, sum, bin, n, bin, n, …] (see {@link LogHistogram.unpack}). */
+  pack(): number[] {
+    if (this.count === 0 || this.bins === undefined) return [];
+    const out = [this.count, this.min, this.max, this.sum];
+    for (const [b, n] of this.bins) out.push(b, n);
+    return out;
+  }
+
+  /** Rebuilds a histogram from {@link pack}'s output. */
+  static unpack(a: readonly number[]): LogHistogram {
+    const h = new LogHistogram();
+    if (a.length < 4) return h;
+    h.count = a[0]!;
+    h.min = a[1]!;
+    h.max = a[2]!;
+    h.sum = a[3]!;
+    h.bins = new Map();
+    for (let i = 4; i + 1 < a.length; i += 2) h.bins.set(a[i]!, a[i + 1]!);
+    return h;
+  }
+
   /** The q-quantile (0 ≤ q ≤ 1) in seconds, or undefined when empty. Exact for q = 0 and q = 1. */
   quantile(q: number): number | undefined {
     if (this.count === 0 || this.bins === undefined) return undefined;

@@ -35,10 +35,18 @@ export interface SubflowDirTimeline {
   highestAck: number;
   /** Maximum bytes in flight at the capture point (highestSeq − highestAck). */
   maxInFlight: number;
-  /** Sequence gaps: `capture-missed` = acknowledged by the peer though never seen; `retransmitted` =
-   * filled later by a retransmission (lost before the capture point, or the capture missed it);
-   * `open` = never filled by the end of the capture. */
-  holes: { captureMissed: number; retransmitted: number; open: number; bytesCaptureMissed: number };
+  /** Sequence gaps: `captureMissed` = acknowledged (cumulative ACK or a SACK block) by the peer though never
+   * seen: the receiver got data the capture missed; `retransmitted` = filled later by a retransmission (lost
+   * before the capture point, or the capture missed it); `lostBeforeCapture` = of those, the ones the
+   * receiver's SACK blocks had gone past without covering (it lacked them: lost between the sender and
+   * the capture point); `open` = never filled by the end of the capture. A TCP sender does not skip sequence
+   * numbers, so a gap is never "data the sender did not send". */
+  holes: { captureMissed: number; retransmitted: number; open: number; bytesCaptureMissed: number; lostBeforeCapture: number };
+  /** Retransmissions of data the capture saw while the receiver's SACK blocks reached beyond it without
+   * covering it: the original was lost between the capture point and the receiver. */
+  retransmissionsLostAfterCapture: number;
+  /** D-SACK blocks (RFC 2883: duplicate data received — a spurious retransmission or a network duplicate). */
+  dsacks: number;
   rtt: RttSummary;
   /** RTT from TCP timestamps (TSval echoed in TSecr, RFC 7323 §4), where present. */
   rttTimestamps: RttSummary;
@@ -166,6 +174,11 @@ export interface ConnectionTimeline {
  * time the Data ACK reached the highest DSN sent on any subflow when that first copy was sent (data-level
  * delivery has caught up: goodput recovered), `drained` the time the Data ACK covered everything
  * reinjected in the episode. Copies within 1 s of each other belong to one episode.
+ *
+ * A subflow that stops without any reinjection (its data all acknowledged) is an episode too, once it has
+ * neither delivered (ACK advance) nor sent new data for max(0.5 s, 2 RTO) while another subflow kept
+ * carrying new data: `firstReinjection` is then absent, `recovered` is the time the Data ACK reached the
+ * highest DSN sent on any subflow at `lastDelivered`.
  */
 export interface FailoverEpisode {
   tcpStream: number;
@@ -184,6 +197,21 @@ export interface FailoverEpisode {
   reinjectedBytes: number;
   srtt?: number;
   rto?: number;
+  /**
+   * Why the subflow stopped, as far as the capture tells: `rst` (it was reset), `remove-addr` (a
+   * REMOVE_ADDR named one of its address IDs), `backup` (an MP_PRIO set it to backup), `fin` (closed
+   * with FIN), `stopped` (none of these: the path went silent — link down, timeout). `remove-addr` and
+   * `backup` need the snapshot passed to result().
+   */
+  cause?: 'rst' | 'remove-addr' | 'backup' | 'fin' | 'stopped';
+  /** Whether any of its data was reinjected on another subflow (false: it stopped with all its data
+   * acknowledged, e.g. RST / REMOVE_ADDR / a dead path with nothing in flight). */
+  reinjected?: boolean;
+  /** First new data-level bytes carried by another subflow after `lastDelivered`, and that − lastDelivered. */
+  takeover?: number;
+  timeToTakeover?: number;
+  /** The subflow carried new data again (e.g. its link came back up). */
+  resumed?: number;
 }
 
 /** Everything TimelineObserver.result() returns. */
@@ -242,6 +270,13 @@ export interface TimelineOptions {
   maxReinjections?: number;
   /** Acknowledged DSN send records kept to name originals of late (spurious) copies. Default 4096. */
   ackedHistory?: number;
+  /**
+   * Capture seconds after its last segment that a connection whose subflows all closed (RST, or FIN both
+   * ways) is summarised: its live state is dropped and its result kept in compact form (≈ 2.8 KB for a
+   * short 2-subflow connection). Later segments of its flows only count packets and bytes (payload as
+   * retransmissions). Default 2; Infinity never summarises. At most 256 closed connections wait.
+   */
+  lingerSeconds?: number;
 }
 
 /**

@@ -182,6 +182,55 @@ describe('failover (k08-path-failure: path 2 link down mid-transfer, then up)', 
     const needed = c.reinjections.filter((x) => x.verdict === 'needed' && x.originalTcpStreams.includes(path2.tcpStream));
     expect(needed.length).toBeGreaterThan(0);
     expect(needed.every((x) => x.tcpStream !== path2.tcpStream)).toBe(true);
+    // A dead link, not an RST / REMOVE_ADDR / MP_PRIO; path 1 carried new data within one RTO; path 2 carried
+    // new data again after the link came back up.
+    expect(ep.cause).toBe('stopped');
+    expect(ep.reinjected).toBe(true);
+    expect(ep.timeToTakeover).toBeLessThan(ep.rto!);
+    expect(ep.resumed).toBeGreaterThan(up);
+    expect(ep.resumed! - up).toBeLessThan(1);
+  });
+});
+
+describe('failover without reinjection (the stopped subflow\'s data was all acknowledged)', () => {
+  it.each([
+    ['k04-remove-addr', 'client', 'remove-addr'],
+    ['k04-remove-addr', 'server', 'remove-addr'],
+    ['k05-backup-prio', 'client', 'backup'],
+    ['k05-backup-prio', 'server', 'backup'],
+  ])('%s %s capture: path 2 stops at the scenario\'s event (%s), path 1 carries on at once', async (name, v, cause) => {
+    const sc = scenario(name);
+    // The last event stops path 2: endpoint del id 2 (REMOVE_ADDR) / endpoint change id 2 backup (MP_PRIO).
+    const ev = sc.events[sc.events.length - 1]!;
+    expect(ev.event).toMatch(cause === 'remove-addr' ? /endpoint del id 2/ : /endpoint change id 2 backup/);
+    const { r, m } = await timeline(`kernel/${name}/${name}.${v}.pcap`);
+    const c = r.connections[0]!;
+    const path2 = c.subflows.find((s) => s.client === '10.0.2.1')!;
+    const eps = m[0]!.failovers.filter((f) => f.tcpStream === path2.tcpStream);
+    expect(eps).toHaveLength(1);
+    const ep = eps[0]!;
+    expect(ep.cause).toBe(cause);
+    expect(ep.reinjected).toBe(false);
+    expect(ep.firstReinjection).toBeUndefined();
+    expect(ep.reinjectedBytes).toBe(0);
+    // Its last delivery is at the command (within 0.1 s: the transfer is paced, so path 2 may idle briefly before).
+    expect(Math.abs(ep.lastDelivered - ev.t_abs)).toBeLessThan(0.1);
+    // Path 1 already carried data: new data on it within one RTO; the Data ACK caught up within one RTO too.
+    expect(ep.timeToTakeover).toBeGreaterThanOrEqual(0);
+    expect(ep.timeToTakeover).toBeLessThan(ep.rto!);
+    expect(ep.timeToRecovery).toBeLessThan(ep.rto!);
+    // Path 2 carried nothing new afterwards (the scenario: data continues on subflow 1).
+    expect(ep.resumed).toBeUndefined();
+    expect(path2.dirs[0].lastDataTime!).toBeLessThan(ev.t_abs + 0.1);
+    // Path 1 never stopped.
+    expect(m[0]!.failovers.filter((f) => f.tcpStream !== path2.tcpStream)).toEqual([]);
+  });
+
+  it('01-basic and 09-loss (both paths up throughout): no failover episode', async () => {
+    for (const rel of ['shared-linux/01-basic.client.pcap', 'shared-linux/01-basic.server.pcapng', 'shared-linux/09-loss.client.pcap']) {
+      const { m } = await timeline(rel);
+      expect(m[0]!.failovers, rel).toEqual([]);
+    }
   });
 });
 
@@ -200,28 +249,33 @@ describe('aggregation gain', () => {
     expect(d.aggregationGain).toBeLessThanOrEqual(2.05);
   });
 
-  it('k09-unequal-rates: 100 + 10 Mbit/s tbf paths give a gain between 1.05 and 1.35', async () => {
+  it('k09-unequal-rates: 100 + 10 Mbit/s tbf paths give a gain near 1.1', async () => {
     const sc = scenario('k09-unequal-rates');
     expect(sc.shaping.join(' ')).toMatch(/c0 egress: tbf rate 100mbit.*c1 egress: tbf rate 10mbit/);
-    const { m, r } = await timeline('kernel/k09-unequal-rates/k09-unequal-rates.client.pcap');
-    const d = m[0]!.directions.find((x) => x.dataDir === 0)!;
-    const sf = (ip: string) => d.subflows.find((s) => r.connections[0]!.subflows.find((x) => x.tcpStream === s.tcpStream)!.client === ip)!;
-    const fast = sf('10.0.1.1');
-    const slow = sf('10.0.2.1');
-    // The slow path runs at its 10 Mbit/s TBF rate; the fast one below its 100 Mbit/s TBF (the sender,
-    // not the shaper, limited it to ~40 Mbit/s in this capture), so the gain is 1 + 10/r1, between the
-    // configured 1.1 (r1 = 100) and 1.33 (r1 = 30).
-    expect(mbit(slow.goodput!)).toBeGreaterThan(8);
-    expect(mbit(slow.goodput!)).toBeLessThanOrEqual(10 * 1.05);
-    expect(mbit(fast.goodput!)).toBeLessThan(100);
-    expect(d.bestSubflow).toBe(fast.tcpStream);
-    expect(d.aggregationGain).toBeGreaterThan(1.05);
-    expect(d.aggregationGain).toBeLessThan(1.35);
+    expect(sc.traffic.bytes).toBe(16_000_000);
+    for (const v of ['client', 'server']) {
+      const { m, r } = await timeline(`kernel/k09-unequal-rates/k09-unequal-rates.${v}.pcap`);
+      const d = m[0]!.directions.find((x) => x.dataDir === 0)!;
+      const sf = (ip: string) => d.subflows.find((s) => r.connections[0]!.subflows.find((x) => x.tcpStream === s.tcpStream)!.client === ip)!;
+      const fast = sf('10.0.1.1');
+      const slow = sf('10.0.2.1');
+      // The slow path runs at its 10 Mbit/s TBF rate; the fast one at 80 Mbit/s in this capture (below its
+      // 100 Mbit/s TBF: the Python sender with offloads off on a shared 2-core machine), so the gain is
+      // 1 + 10/r1: between the configured 1.1 (r1 = 100) and 1.15 (r1 = 67).
+      expect(mbit(slow.goodput!)).toBeGreaterThan(8);
+      expect(mbit(slow.goodput!)).toBeLessThanOrEqual(10 * 1.05);
+      expect(mbit(fast.goodput!)).toBeGreaterThan(70);
+      expect(mbit(fast.goodput!)).toBeLessThanOrEqual(100 * 1.05);
+      expect(fast.share).toBeGreaterThan(0.85);
+      expect(d.bestSubflow).toBe(fast.tcpStream);
+      expect(d.aggregationGain).toBeGreaterThan(1.05);
+      expect(d.aggregationGain).toBeLessThan(1.15);
+    }
   });
 });
 
 describe('per-path metrics and memory', () => {
-  it('k09: one path per address pair, RTT percentiles ordered, retransmissions only on the 10 Mbit/s path', async () => {
+  it('k09: one path per address pair, RTT percentiles ordered, retransmissions as the kernel counted (none)', async () => {
     const { m } = await timeline('kernel/k09-unequal-rates/k09-unequal-rates.client.pcap');
     const paths = m[0]!.paths;
     expect(paths.map((p) => `${p.local}-${p.remote}`).sort()).toEqual(['10.0.1.1-10.0.3.1', '10.0.2.1-10.0.3.1']);
@@ -231,9 +285,10 @@ describe('per-path metrics and memory', () => {
       expect(p.rtt.median!).toBeLessThanOrEqual(p.rtt.p95!);
       expect(p.backup).toBe(false);
     }
-    // kernel MIB: TcpRetransSegs > 0; tbf drops only happen on the path that is over its rate.
-    expect(scenario('k09-unequal-rates').mib.client.diff.TcpRetransSegs).toBeGreaterThan(0);
-    expect(paths.find((p) => p.local === '10.0.2.1')!.retransmissionRate).toBeGreaterThan(0);
+    // kernel MIB: no TcpRetransSegs in this run (the 5 ms TBF queue on path 2 never overflowed); the capture
+    // shows none either.
+    expect(scenario('k09-unequal-rates').mib.client.diff.TcpRetransSegs ?? 0).toBe(0);
+    for (const p of paths) expect(p.retransmissionRate).toBe(0);
   });
 
   it('k05-backup-prio: the backup path carries data only between the nobackup and backup MP_PRIO commands', async () => {
