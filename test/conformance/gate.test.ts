@@ -219,7 +219,7 @@ describe('the gate fails (exit 1) with the expectation and the rule named', () =
       { silent: true },
     );
     expect(strict.exitCode).toBe(1);
-    expect(strict.fixtures[0]!.captures[0]!.failingRules).toEqual(['MBX-004']);
+    expect(strict.fixtures[0]!.captures[0]!.failingRules).toEqual(['DSS-006', 'MBX-004']) // DSS-006: the reinjected copy of the flipped range differs (a real error);
   });
 
   it('diff entry: k11’s pair does not show MBX-001 (the SYN/ACK passed untouched); requiring it fails', async () => {
