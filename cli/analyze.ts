@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { type CaptureAnalysis, analyzeFile } from '../analyzer/analyze.js';
 import { formatIssue } from '../analyzer/issue.js';
+import { analyzeFilesParallel, defaultJobs } from '../analyzer/parallel.js';
 import type { Connection, Ending, Subflow } from '../analyzer/model/types.js';
 import { ExitCode } from './exit-codes.js';
 
@@ -34,6 +35,7 @@ interface AnalyzeCliOptions {
   progress: boolean;
   tcp?: boolean;
   maxFlows?: string;
+  jobs?: string;
 }
 
 export function registerAnalyze(program: Command, setExit: (code: number) => void): void {
@@ -47,6 +49,7 @@ export function registerAnalyze(program: Command, setExit: (code: number) => voi
     .option('--max-errors <n>', 'keep at most n decode errors per file in the report', '1000')
     .option('--no-progress', 'no progress bar on stderr')
     .option('--max-flows <n>', 'state limit: most TCP flows held at once; older closed/idle flows are evicted and counted (default 250000)')
+    .option('--jobs <n>', 'with several files: analyse up to n files at once in worker threads (default: the available cores; 1 = one by one)')
     .addHelpText(
       'after',
       `
@@ -69,12 +72,22 @@ async function runAnalyze(files: string[], opts: AnalyzeCliOptions): Promise<num
     process.stderr.write(`mptcpscope analyze: --max-flows must be a positive integer, got '${opts.maxFlows}'\n`);
     return ExitCode.BAD_INPUT;
   }
+  const jobs = opts.jobs === undefined ? defaultJobs() : Number.parseInt(opts.jobs, 10);
+  if (!Number.isFinite(jobs) || jobs < 1) {
+    process.stderr.write(`mptcpscope analyze: --jobs must be a positive integer, got '${opts.jobs}'\n`);
+    return ExitCode.BAD_INPUT;
+  }
+  // Several files: analysed in worker threads, printed in input order (the same output as one by one).
+  const parallel = files.length > 1 && jobs > 1 ? await analyzeFilesParallel(files, { maxErrors, ...(maxFlows !== undefined ? { maxFlows } : {}) }, jobs) : undefined;
   const results: CaptureAnalysis[] = [];
   let exit: number = ExitCode.OK;
-  for (const file of files) {
+  for (const [i, file] of files.entries()) {
     let result: CaptureAnalysis;
     try {
-      result = await analyzeWithProgress(file, maxErrors, opts.progress, maxFlows);
+      const p = parallel?.[i];
+      if (p === undefined) result = await analyzeWithProgress(file, maxErrors, opts.progress, maxFlows);
+      else if ('error' in p) throw new Error(p.error);
+      else result = p.analysis;
     } catch (e) {
       process.stderr.write(`mptcpscope analyze: ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
       exit = ExitCode.BAD_INPUT;
