@@ -388,6 +388,7 @@ export class TimelineObserver implements SegmentObserver {
       compacted: false,
     };
     this.sfs.set(flow, sf);
+    this.sfsVersion++;
     conn.subflows.push(sf);
     return sf;
   }
@@ -1088,9 +1089,19 @@ export class TimelineObserver implements SegmentObserver {
 
   /** The SEQ→ACK RTT histogram of a subflow direction (for per-path aggregation, see metrics.ts). */
   rttHistogram(tcpStream: number, dir: Dir): LogHistogram | undefined {
-    for (const sf of this.sfs.values()) if (sf.flow.tcpStream === tcpStream) return sf.dirs[dir].rtt;
-    return undefined;
+    // An index by tcp.stream, rebuilt when subflows were added (a scan per call was quadratic: 100 k connections).
+    if (this.byStream === undefined || this.byStreamVersion !== this.sfsVersion) {
+      const idx = new Map<number, SfState>();
+      for (const sf of this.sfs.values()) if (!idx.has(sf.flow.tcpStream)) idx.set(sf.flow.tcpStream, sf);
+      this.byStream = idx;
+      this.byStreamVersion = this.sfsVersion;
+    }
+    return this.byStream.get(tcpStream)?.dirs[dir].rtt;
   }
+  private byStream: Map<number, SfState> | undefined;
+  private byStreamVersion = -1;
+  /** Bumped whenever `sfs` changes (invalidates {@link byStream}). */
+  private sfsVersion = 0;
 
   /** Live state now: mappings, unacknowledged send records, open holes, pending verdicts (not the bounded history). */
   get liveState(): number {
