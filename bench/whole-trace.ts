@@ -24,6 +24,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { openCapture } from '../analyzer/capture/open.js';
+import { analyzeFull } from '../conformance/full.js';
 import { formatCpuProfileSummary, summarizeCpuProfileFile, type CpuProfileSummary } from './cpuprofile.js';
 import { type Shape, type SynthResult, writeSyntheticCapture } from './synth.js';
 
@@ -152,10 +153,12 @@ function row(ctx: RunContext, tool: string, argv: string[], stdoutPath = '/dev/n
   };
 }
 
-/** The rows of one file: mptcpscope, tshark, tcpdump, walk, pcap-parser walk. */
-function runRows(ctx: RunContext, opts: { tshark: boolean; tcpdump: boolean }): BenchRow[] {
+/** The rows of one file: mptcpscope (plain and everything on), tshark, tcpdump, walks, several files. */
+function runRows(ctx: RunContext, opts: { tshark: boolean; tcpdump: boolean; multi: number }): BenchRow[] {
   const rows: BenchRow[] = [];
   rows.push(row(ctx, 'mptcpscope analyze', ['node', CLI, 'analyze', '--json', '--no-progress', ctx.file]));
+  // Everything on (issue 7): models, timelines + metrics, every rule with HMAC and DSS checksum checks, via the API.
+  rows.push(row(ctx, 'mptcpscope everything on', ['node', SELF, '--full', ctx.file]));
   if (opts.tshark && have('tshark')) {
     rows.push(
       row(
@@ -169,6 +172,13 @@ function runRows(ctx: RunContext, opts: { tshark: boolean; tcpdump: boolean }): 
   if (opts.tcpdump && have('tcpdump')) rows.push(row(ctx, 'tcpdump -r', ['tcpdump', '-n', '-r', ctx.file]));
   rows.push(row(ctx, 'walk (fast reader)', ['node', SELF, '--walk', 'fast', ctx.file], join(ctx.out, 'walk-fast.json')));
   rows.push(row(ctx, 'walk (pcap-parser)', ['node', SELF, '--walk', 'pcap-parser', ctx.file], join(ctx.out, 'walk-pcap-parser.json')));
+  if (opts.multi > 1) {
+    // Several files (here the same file n times): one by one, then in worker threads (analyze A B C…).
+    const many = Array.from({ length: opts.multi }, () => ctx.file);
+    const mctx = { ...ctx, frames: ctx.frames * opts.multi, bytes: ctx.bytes * opts.multi };
+    rows.push(row(mctx, `mptcpscope analyze ${opts.multi} files, --jobs 1`, ['node', CLI, 'analyze', '--json', '--no-progress', '--jobs', '1', ...many]));
+    rows.push(row(mctx, `mptcpscope analyze ${opts.multi} files, workers`, ['node', CLI, 'analyze', '--json', '--no-progress', ...many]));
+  }
   const ref = rows[0] as BenchRow;
   for (const r of rows) r.timeVsMptcpscope = r.seconds / ref.seconds;
   return rows;
@@ -193,6 +203,18 @@ function renderTable(rows: BenchRow[]): string {
       String(r.exit),
     ]);
   return t.toString();
+}
+
+/**
+ * Child mode: everything on (conformance/full.ts analyzeFull: models, timelines and metrics, every
+ * detector with HMAC and DSS checksum verification), the result serialised as JSON like `analyze --json`
+ * does; prints {frames, findings, passes, jsonBytes} as JSON.
+ */
+async function full(file: string): Promise<void> {
+  const r = await analyzeFull(file);
+  const json = JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  const passes = r.check.passes.reduce((n, p) => n + p.count, 0);
+  process.stdout.write(`${JSON.stringify({ frames: r.check.analysis.frames, connections: r.check.analysis.connections.length, findings: r.check.findings.length, passes, jsonBytes: json.length })}\n`);
 }
 
 /** Child mode: bare walk of a file, prints {frames, bytes} as JSON. */
@@ -242,6 +264,8 @@ interface BenchOptions {
   keep?: boolean;
   dir?: string;
   walk?: string;
+  full?: boolean;
+  multi: string;
   runs: string;
 }
 
@@ -268,12 +292,19 @@ async function main(argv: string[]): Promise<number> {
     .option('--runs <n>', 'runs per tool; the best wall time is kept (shared machines are noisy)', '1')
     .option('--keep', 'keep the generated captures')
     .option('--dir <dir>', 'where the captures go (default: a new folder in the system temp dir)')
+    .option('--multi <n>', 'also analyze n copies of the file as n files, one by one (--jobs 1) and in worker threads (0: skip)', '2')
     .option('--walk <reader>', '(internal) child mode: walk FILE with reader fast|pcap-parser and print the counts')
+    .option('--full', '(internal) child mode: analyzeFull (everything on) over FILE and print the counts')
     .argument('[file]', '(internal, with --walk) capture to walk; otherwise: benchmark this existing capture instead of generating one')
     .allowExcessArguments(false);
   program.parse(argv);
   const o = program.opts<BenchOptions>();
   const fileArg = program.args[0];
+  if (o.full === true) {
+    if (fileArg === undefined) throw new Error('--full FILE');
+    await full(fileArg);
+    return 0;
+  }
   if (o.walk !== undefined) {
     if (fileArg === undefined || (o.walk !== 'fast' && o.walk !== 'pcap-parser')) throw new Error('--walk fast|pcap-parser FILE');
     await walk(o.walk, fileArg);
@@ -307,37 +338,46 @@ async function main(argv: string[]): Promise<number> {
     }
     report.input = { ...input, kind: fileArg !== undefined ? 'file' : o.kernel === true ? 'kernel' : 'synthetic' };
     process.stderr.write('whole-trace rows:\n');
-    const rows = runRows({ file: input.path, frames: input.frames, bytes: input.bytes, out, runs }, { tshark: o.tshark, tcpdump: o.tcpdump });
+    const rows = runRows({ file: input.path, frames: input.frames, bytes: input.bytes, out, runs }, { tshark: o.tshark, tcpdump: o.tcpdump, multi: Math.max(0, Number.parseInt(o.multi, 10) || 0) });
     report.rows = rows;
     const table = renderTable(rows);
     const walkRow = rows.find((r) => r.tool === 'walk (fast reader)');
     const tsharkRow = rows.find((r) => r.tool.startsWith('tshark'));
     const mps = rows[0] as BenchRow;
+    const fullRow = rows.find((r) => r.tool === 'mptcpscope everything on');
     const lines = [
       `input: ${input.path}: ${input.frames.toLocaleString('en-US')} frames, ${(input.bytes / 1e6).toFixed(1)} MB, shape ${input.shape}, ${input.connections} MPTCP connection(s)`,
       table,
     ];
     const loads = rows.map((r) => r.loadAverage.toFixed(1)).join(', ');
-    if (tsharkRow)
-      lines.push(
-        `mptcpscope frames/s ÷ tshark frames/s: ${(mps.framesPerSecond / tsharkRow.framesPerSecond).toFixed(1)}× by wall time, ${(tsharkRow.cpuSeconds / mps.cpuSeconds).toFixed(1)}× by CPU time (issue 7 target ≥ 30×)`,
-      );
-    if (walkRow)
-      lines.push(
-        `mptcpscope frames/s ÷ bare walk frames/s: ${((100 * mps.framesPerSecond) / walkRow.framesPerSecond).toFixed(1)} % by wall time, ${((100 * walkRow.cpuSeconds) / mps.cpuSeconds).toFixed(1)} % by CPU time (issue 7 target ≥ 10 %)`,
-      );
+    for (const m of [mps, fullRow]) {
+      if (m === undefined) continue;
+      if (tsharkRow)
+        lines.push(
+          `${m.tool} frames/s ÷ tshark frames/s: ${(m.framesPerSecond / tsharkRow.framesPerSecond).toFixed(1)}× by wall time, ${(tsharkRow.cpuSeconds / m.cpuSeconds).toFixed(1)}× by CPU time (issue 7 target ≥ 30×, everything on)`,
+        );
+      if (walkRow)
+        lines.push(
+          `${m.tool} frames/s ÷ bare walk frames/s: ${((100 * m.framesPerSecond) / walkRow.framesPerSecond).toFixed(1)} % by wall time, ${((100 * walkRow.cpuSeconds) / m.cpuSeconds).toFixed(1)} % by CPU time (issue 7 target ≥ 10 %)`,
+        );
+    }
+    const seqRow = rows.find((r) => r.tool.endsWith('files, --jobs 1'));
+    const parRow = rows.find((r) => r.tool.endsWith('files, workers'));
+    if (seqRow && parRow) lines.push(`several files: workers ${(seqRow.seconds / parRow.seconds).toFixed(2)}× faster than one by one by wall time (on ${cpus().length} CPUs)`);
     lines.push(`1-minute load average at the start of each row: ${loads} (on ${cpus().length} CPUs; wall times are noise when it exceeds the CPU count)`);
     process.stdout.write(`${lines.join('\n')}\n`);
 
     if (o.flatness) {
       process.stderr.write('memory flatness:\n');
       const counts = o.flatFrames.split(',').map(parseCount);
-      const flat: { frames: number; bytes: number; seconds: number; peakRssMb: number; exit: number }[] = [];
+      const flat: { frames: number; bytes: number; seconds: number; peakRssMb: number; exit: number; fullSeconds: number; fullPeakRssMb: number; fullExit: number }[] = [];
       for (const n of counts) {
         const f = await makeInput('synthetic', o.shape, n, undefined, dir, `flat-${o.shape}-${n}`);
         made.push(f.path);
-        const r = row({ file: f.path, frames: f.frames, bytes: f.bytes, out, runs: 1 }, `mptcpscope analyze ${n}`, ['node', CLI, 'analyze', '--json', '--no-progress', f.path]);
-        flat.push({ frames: f.frames, bytes: f.bytes, seconds: r.seconds, peakRssMb: r.peakRssMb, exit: r.exit });
+        const fctx = { file: f.path, frames: f.frames, bytes: f.bytes, out, runs: 1 };
+        const r = row(fctx, `mptcpscope analyze ${n}`, ['node', CLI, 'analyze', '--json', '--no-progress', f.path]);
+        const e = row(fctx, `mptcpscope everything on ${n}`, ['node', SELF, '--full', f.path]);
+        flat.push({ frames: f.frames, bytes: f.bytes, seconds: r.seconds, peakRssMb: r.peakRssMb, exit: r.exit, fullSeconds: e.seconds, fullPeakRssMb: e.peakRssMb, fullExit: e.exit });
         if (!o.keep) {
           rmSync(f.path, { force: true });
           made.pop();
@@ -346,11 +386,15 @@ async function main(argv: string[]): Promise<number> {
       const lo = flat[0];
       const hi = flat[flat.length - 1];
       const growth = lo && hi ? (100 * (hi.peakRssMb - lo.peakRssMb)) / lo.peakRssMb : NaN;
-      report.flatness = { shape: o.shape, runs: flat, rssGrowthPercent: growth };
+      const fullGrowth = lo && hi ? (100 * (hi.fullPeakRssMb - lo.fullPeakRssMb)) / lo.fullPeakRssMb : NaN;
+      report.flatness = { shape: o.shape, runs: flat, rssGrowthPercent: growth, fullRssGrowthPercent: fullGrowth };
       process.stdout.write(
-        `\nmemory flatness (shape ${o.shape}, mptcpscope analyze --json):\n${flat
-          .map((f) => `  ${f.frames.toLocaleString('en-US').padStart(12)} frames: peak RSS ${f.peakRssMb.toFixed(0)} MB, ${f.seconds.toFixed(2)} s, ${Math.round(f.frames / f.seconds).toLocaleString('en-US')} frames/s`)
-          .join('\n')}\n  peak RSS growth ${growth.toFixed(1)} % (issue 7 target: within ±10 %)\n`,
+        `\nmemory flatness (shape ${o.shape}; analyze --json, and everything on):\n${flat
+          .map(
+            (f) =>
+              `  ${f.frames.toLocaleString('en-US').padStart(12)} frames: analyze peak RSS ${f.peakRssMb.toFixed(0)} MB, ${f.seconds.toFixed(2)} s, ${Math.round(f.frames / f.seconds).toLocaleString('en-US')} frames/s; everything on ${f.fullPeakRssMb.toFixed(0)} MB, ${f.fullSeconds.toFixed(2)} s, ${Math.round(f.frames / f.fullSeconds).toLocaleString('en-US')} frames/s`,
+          )
+          .join('\n')}\n  peak RSS growth: analyze ${growth.toFixed(1)} %, everything on ${fullGrowth.toFixed(1)} % (issue 7 target: within ±10 %, ≤ 300 MB)\n`,
       );
     }
 
@@ -358,14 +402,14 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write('profile:\n');
       const profDir = join(out, 'cpuprofile');
       mkdirSync(profDir, { recursive: true });
-      measure(['node', '--cpu-prof', `--cpu-prof-dir=${profDir}`, CLI, 'analyze', '--json', '--no-progress', input.path], '/dev/null', join(out, 'profile.stderr.txt'));
+      measure(['node', '--cpu-prof', `--cpu-prof-dir=${profDir}`, SELF, '--full', input.path], '/dev/null', join(out, 'profile.stderr.txt'));
       const prof = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
       if (prof !== undefined) {
         const s: CpuProfileSummary = summarizeCpuProfileFile(join(profDir, prof), 25, REPO);
         report.profile = { file: join(profDir, prof), ...s };
         const text = formatCpuProfileSummary(s);
         writeFileSync(join(out, 'cpuprofile-summary.txt'), text);
-        process.stdout.write(`\ncpu profile of mptcpscope analyze (self time; ${join(profDir, prof)}):\n${text}`);
+        process.stdout.write(`\ncpu profile of mptcpscope everything on (self time; ${join(profDir, prof)}):\n${text}`);
       }
     }
   } finally {

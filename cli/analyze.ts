@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { type CaptureAnalysis, analyzeFile } from '../analyzer/analyze.js';
 import { formatIssue } from '../analyzer/issue.js';
+import { analyzeFilesParallel, defaultJobs } from '../analyzer/parallel.js';
 import type { Connection, Ending, Subflow } from '../analyzer/model/types.js';
 import { type ConnectionMetrics, computeMetrics } from '../analyzer/timeline/metrics.js';
 import { TimelineObserver } from '../analyzer/timeline/observer.js';
@@ -37,6 +38,7 @@ interface AnalyzeCliOptions {
   tcp?: boolean;
   maxFlows?: string;
   timeline?: boolean;
+  jobs?: string;
 }
 
 export function registerAnalyze(program: Command, setExit: (code: number) => void): void {
@@ -51,6 +53,7 @@ export function registerAnalyze(program: Command, setExit: (code: number) => voi
     .option('--no-progress', 'no progress bar on stderr')
     .option('--timeline', 'also build the sequence timelines: multipath metrics per connection (aggregation gain, byte share, failovers, per-path RTT / retransmissions / throughput) in the text and as connections[].metrics in --json')
     .option('--max-flows <n>', 'state limit: most TCP flows held at once; older closed/idle flows are evicted and counted (default 250000)')
+    .option('--jobs <n>', 'with several files: analyse up to n files at once in worker threads (default: the available cores; 1 = one by one)')
     .addHelpText(
       'after',
       `
@@ -73,13 +76,24 @@ async function runAnalyze(files: string[], opts: AnalyzeCliOptions): Promise<num
     process.stderr.write(`mptcpscope analyze: --max-flows must be a positive integer, got '${opts.maxFlows}'\n`);
     return ExitCode.BAD_INPUT;
   }
+  const jobs = opts.jobs === undefined ? defaultJobs() : Number.parseInt(opts.jobs, 10);
+  if (!Number.isFinite(jobs) || jobs < 1) {
+    process.stderr.write(`mptcpscope analyze: --jobs must be a positive integer, got '${opts.jobs}'\n`);
+    return ExitCode.BAD_INPUT;
+  }
+  // Several files: analysed in worker threads, printed in input order (the same output as one by one).
+  // The workers run the plain analysis only: --timeline (metrics from an observer in this thread) goes one by one.
+  const parallel = files.length > 1 && jobs > 1 && opts.timeline !== true ? await analyzeFilesParallel(files, { maxErrors, ...(maxFlows !== undefined ? { maxFlows } : {}) }, jobs) : undefined;
   const results: CaptureAnalysis[] = [];
   let exit: number = ExitCode.OK;
-  for (const file of files) {
+  for (const [i, file] of files.entries()) {
     let result: CaptureAnalysis;
     const obs = opts.timeline === true ? new TimelineObserver() : undefined;
     try {
-      result = await analyzeWithProgress(file, maxErrors, opts.progress, maxFlows, obs);
+      const p = parallel?.[i];
+      if (p === undefined) result = await analyzeWithProgress(file, maxErrors, opts.progress, maxFlows, obs);
+      else if ('error' in p) throw new Error(p.error);
+      else result = p.analysis;
     } catch (e) {
       process.stderr.write(`mptcpscope analyze: ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
       exit = ExitCode.BAD_INPUT;

@@ -115,6 +115,8 @@ class Collector implements RuleContext {
 class Fanout {
   private readonly refs = new Map<number, WeakRef<FlowState>>();
   private sincePrune = 0;
+  /** The previous segment's flow (already in refs): skips the map lookup for runs of one flow. */
+  private last: FlowState | undefined;
   /** Held so the tracker (and the flows it keeps) outlives analyzeFile until the end-of-capture pass. */
   tracker: ConnectionTracker | undefined;
   constructor(private readonly sessions: RuleSession[]) {}
@@ -123,13 +125,14 @@ class Fanout {
   }
   onSegment(seg: TcpSegment, flow: FlowState, dir: Dir, time: number, tracker: ConnectionTracker, frame?: Frame): void {
     this.tracker = tracker;
-    if (!this.refs.has(flow.tcpStream)) {
+    if (flow !== this.last && !this.refs.has(flow.tcpStream)) {
       this.refs.set(flow.tcpStream, new WeakRef(flow));
       if (++this.sincePrune >= 65536) {
         this.sincePrune = 0;
         for (const [k, r] of this.refs) if (r.deref() === undefined) this.refs.delete(k);
       }
     }
+    this.last = flow;
     const s = this.sessions;
     for (let i = 0; i < s.length; i++) s[i]!.onSegment(seg, flow, dir, time, tracker, frame);
   }

@@ -99,17 +99,24 @@ export class ConnectionTracker {
    * Returns the segment's flow; {@link lastDir} tells its direction. O(1), no allocation on the common path.
    */
   onSegment(seg: TcpSegment, time: number): FlowState {
-    const a = `${seg.src}|${seg.srcPort}`;
-    const b = `${seg.dst}|${seg.dstPort}`;
-    const key = a < b ? `${a}|${b}` : `${b}|${a}`;
     const synOnly = (seg.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
-    let f = this.flows.get(key);
+    // Recent flows first: consecutive segments mostly belong to a few flows, and comparing the
+    // (cached, mostly identical) address strings and ports is cheaper than building and hashing the key.
+    let f = this.recentFlow(seg);
+    let key: string | undefined;
+    if (f === undefined) {
+      key = flowKey(seg);
+      f = this.flows.get(key);
+      if (f !== undefined) this.remember(f);
+    }
     if (f !== undefined && synOnly && f.clientIsn !== undefined && f.clientIsn !== seg.seq && isReusable(f)) {
       // A new SYN with another ISN on a finished 4-tuple: a new connection (tshark starts a new tcp.stream too).
       this.retired.push(f);
+      this.forgetRecent();
       f = undefined;
     }
     if (f === undefined) {
+      key ??= flowKey(seg);
       const synAck = (seg.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK);
       // Client = SYN sender; if the SYN was not captured, the SYN/ACK's receiver; else a guess.
       const clientIsSrc = synOnly || !synAck ? guessClientIsSrc(seg, synOnly) : false;
@@ -117,12 +124,42 @@ export class ConnectionTracker {
       if (this.flows.size + this.retired.length >= this.maxFlows) this.evict(seg.frame);
       f = newFlow(key, this.nextTcpStream++, seg, clientIsSrc, guessed, time);
       this.flows.set(key, f);
+      this.remember(f);
     }
-    const dir: Dir = seg.src === f.clientIp && seg.srcPort === f.clientPort ? C2S : S2C;
+    const dir: Dir = seg.srcPort === f.clientPort && seg.src === f.clientIp ? C2S : S2C;
     updateFlow(f, seg, dir, time);
     if (seg.options.mptcp.length > 0) this.link(f);
     this.lastDir = dir;
     return f;
+  }
+
+  /** Small round-robin cache of recently used live flows (each is the map's current entry for its 4-tuple). */
+  private readonly recent: (FlowState | undefined)[] = [undefined, undefined, undefined, undefined];
+  private recentNext = 0;
+
+  private recentFlow(seg: TcpSegment): FlowState | undefined {
+    const r = this.recent;
+    for (let i = 0; i < 4; i++) {
+      const f = r[i];
+      if (f === undefined) continue;
+      if (seg.srcPort === f.clientPort && seg.dstPort === f.serverPort) {
+        if (seg.src === f.clientIp && seg.dst === f.serverIp) return f;
+      }
+      if (seg.srcPort === f.serverPort && seg.dstPort === f.clientPort) {
+        if (seg.src === f.serverIp && seg.dst === f.clientIp) return f;
+      }
+    }
+    return undefined;
+  }
+
+  private remember(f: FlowState): void {
+    this.recent[this.recentNext] = f;
+    this.recentNext = (this.recentNext + 1) & 3;
+  }
+
+  /** Called whenever a map entry is replaced or removed (4-tuple reuse, eviction). */
+  private forgetRecent(): void {
+    this.recent.fill(undefined);
   }
 
   /**
@@ -136,6 +173,9 @@ export class ConnectionTracker {
 
   /** Learn keys (derive tokens/IDSNs once) and link MP_JOIN flows by token, while streaming. */
   private link(f: FlowState): void {
+    // Fast exits (every DSS segment comes here): both keys learned, or a join already linked.
+    const k0 = f.keys;
+    if (k0 !== undefined ? k0.clientKey !== undefined && k0.serverKey !== undefined : f.root !== undefined) return;
     const synOpt = f.syn?.option;
     const synAckOpt = f.synAck?.option;
     if (synOpt?.type === 'MP_JOIN' || synAckOpt?.type === 'MP_JOIN') {
@@ -209,6 +249,7 @@ export class ConnectionTracker {
         if (r < threshold || (r === threshold && atThreshold-- > 0)) victims.push(live[i]!);
       }
     }
+    this.forgetRecent();
     const ev = this.evictions;
     /** Evicted initial subflows (flows with keys): joins may point at them. */
     const gone = new Set<FlowState>();
@@ -318,6 +359,13 @@ function kthSmallest(a: Float64Array, k: number): number {
     else return a[k]!;
   }
   return a[k]!;
+}
+
+/** Map key of a segment's 4-tuple, the same for both directions. */
+function flowKey(seg: TcpSegment): string {
+  const a = `${seg.src}|${seg.srcPort}`;
+  const b = `${seg.dst}|${seg.dstPort}`;
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
 /** Closed for eviction purposes: RST, MP_FASTCLOSE, or FIN in both directions. */
