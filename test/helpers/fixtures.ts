@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIXTURES = join(REPO_ROOT, 'fixtures');
@@ -63,4 +64,11 @@ export interface KnownDifference {
 
 export function knownDifferences(): KnownDifference[] {
   return JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'known-differences.json'), 'utf8')) as KnownDifference[];
+}
+
+/** The IP lines of a fixture's `tcpdump -# -n` sidecar (`REL.tcpdump.txt`, or `.txt.gz` when large); REL is relative to fixtures/. */
+export function tcpdumpLines(rel: string): string[] {
+  const p = join(FIXTURES, `${rel}.tcpdump.txt`);
+  const text = existsSync(p) ? readFileSync(p, 'utf8') : gunzipSync(readFileSync(`${p}.gz`)).toString('utf8');
+  return text.split('\n').filter((l) => l.includes(' IP '));
 }

@@ -5,27 +5,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { diffFindings } from '../../analyzer/middlebox/diff-findings.js';
 import { type DiffResult, diffCaptures } from '../../analyzer/middlebox/diff.js';
 import { ruleInfo } from '../../conformance/catalogue.js';
-import { FIXTURES, readSidecar } from '../helpers/fixtures.js';
+import { FIXTURES, readSidecar, tcpdumpLines } from '../helpers/fixtures.js';
 
 const fx = (rel: string): string => join(FIXTURES, rel);
 const pair = (base: string, b = 'server.pcap'): Promise<DiffResult> => diffCaptures(fx(`${base}.client.pcap`), fx(`${base}.${b}`));
 const hits = (name: string, re: RegExp): number =>
   Number(re.exec((JSON.parse(readFileSync(fx(`kernel/${name}/scenario.json`), 'utf8')) as { router_iptables_after: string }).router_iptables_after)![1]);
-function tcpdumpLines(rel: string): string[] {
-  const p = fx(`${rel}.tcpdump.txt`);
-  let text: string;
-  try {
-    text = readFileSync(p, 'utf8');
-  } catch {
-    text = gunzipSync(readFileSync(`${p}.gz`)).toString('utf8');
-  }
-  return text.split('\n').filter((l) => l.includes(' IP '));
-}
 const frameLine = (rel: string, n: number): string | undefined => tcpdumpLines(rel).find((l) => Number.parseInt(l.trim(), 10) === n);
 const ids = (fs: ReturnType<typeof diffFindings>): string[] => fs.map((f) => f.id);
 const total = (fs: ReturnType<typeof diffFindings>): number => fs.reduce((n, f) => n + (f.evidence!.count as number), 0);

@@ -6,29 +6,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { openCapture } from '../../analyzer/capture/open.js';
 import { type DiffResult, diffCaptures } from '../../analyzer/middlebox/diff.js';
 import type { MptcpOption } from '../../analyzer/wire/mptcp/types.js';
 import { decodePacket } from '../../analyzer/wire/packet.js';
 import { main } from '../../cli/main.js';
-import { FIXTURES, readSidecar } from '../helpers/fixtures.js';
+import { FIXTURES, readSidecar, tcpdumpLines } from '../helpers/fixtures.js';
 
 const fx = (rel: string): string => join(FIXTURES, rel);
 const pair = (base: string, a = 'client', b = 'server', ext = 'pcap'): [string, string] => [fx(`${base}.${a}.pcap`), fx(`${base}.${b}.${ext}`)];
 const iptables = (name: string): string => (JSON.parse(readFileSync(fx(`kernel/${name}/scenario.json`), 'utf8')) as { router_iptables_after: string }).router_iptables_after;
 
-function tcpdumpLines(rel: string): string[] {
-  const p = fx(`${rel}.tcpdump.txt`);
-  let text: string;
-  try {
-    text = readFileSync(p, 'utf8');
-  } catch {
-    text = gunzipSync(readFileSync(`${p}.gz`)).toString('utf8');
-  }
-  return text.split('\n').filter((l) => l.includes(' IP '));
-}
 /** The `tcpdump -#` line of frame `n`. */
 const tcpdumpFrame = (rel: string, n: number): string | undefined => tcpdumpLines(rel).find((l) => Number.parseInt(l.trim(), 10) === n);
 
