@@ -1501,7 +1501,7 @@ export class TimelineObserver implements SegmentObserver {
         subflows,
         data: [this.dataResult(c.dirs[0], this.t0 ?? 0, spurious[0]!), this.dataResult(c.dirs[1], this.t0 ?? 0, spurious[1]!)],
         reinjections,
-        failovers: c.episodes.map((e) => withCause({ ...e }, c, detectedAt.get(e))),
+        failovers: c.episodes.map((e) => withCause({ ...e }, c, detectedAt.get(e))).filter(isOutage),
       };
       if (ids !== undefined) ct.connection = ids.conn;
       return ct;
@@ -1733,4 +1733,15 @@ function dataDirOf0(flow: FlowState, root: FlowState): Dir {
   }
   if (flow.clientIp === root.serverIp && flow.serverIp === root.clientIp) return 1;
   return 0;
+}
+
+/**
+ * Whether an episode is a failover, not a routine data-level retransmission: a subflow that was not reset,
+ * removed, made backup or closed, and that delivered data again less than one RTO (at least the 200 ms Linux
+ * floor) after its last delivery, never stopped (k07: a copy 39 µs after the last ACK advance, the subflow
+ * resumed 2.5 ms later). Its copies stay in `reinjections`.
+ */
+function isOutage(e: FailoverEpisode): boolean {
+  if (e.cause !== 'stopped' || e.resumed === undefined) return true;
+  return e.resumed - e.lastDelivered >= Math.max(e.rto ?? 0.2, 0.2);
 }

@@ -232,6 +232,16 @@ describe('failover without reinjection (the stopped subflow\'s data was all ackn
       expect(m[0]!.failovers, rel).toEqual([]);
     }
   });
+
+  it('k07 (2 % random loss on path 2, both paths up): reinjections, but no failover episode', async () => {
+    for (const rel of ['kernel/k07-loss/k07-loss.client.pcap', 'kernel/k07-loss/k07-loss.server.pcap']) {
+      const { m } = await timeline(rel);
+      // the kernel counted MPTCP-level retransmissions (scenario.json MIB MPTcpExtMPTCPRetrans); the copies are
+      // reinjections, yet no subflow went silent: a copy is no failover unless its subflow stopped for an RTO
+      expect(m[0]!.directions.find((d) => d.dataDir === 0)!.reinjections.count, rel).toBeGreaterThan(0);
+      expect(m[0]!.failovers, rel).toEqual([]);
+    }
+  });
 });
 
 describe('aggregation gain', () => {
