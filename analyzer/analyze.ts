@@ -148,6 +148,23 @@ export class FramePipeline {
    * The state-limit notice (layer `model`, kind `limit`) when the tracker evicted flows, else undefined.
    * Added once per analysis by analyzeFile; a live view can show it as it grows.
    */
+  /** The analysis of the frames fed so far (model snapshot, counts, problems), with `capture` describing their source. */
+  analysis(capture: CaptureAnalysis['capture']): CaptureAnalysis {
+    const model = this.tracker.snapshot();
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      capture,
+      frames: this.frames,
+      counts: this.counts,
+      connections: model.connections,
+      tcpConnections: model.tcpConnections,
+      errors: this.issues.list,
+      errorCount: this.issues.count,
+      errorGroups: this.issues.groupList(),
+      stateLimit: { ...this.tracker.evictions },
+    };
+  }
+
   evictionIssue(): DecodeIssue | undefined {
     const e = this.tracker.evictions;
     if (e.flows === 0) return undefined;
@@ -213,28 +230,16 @@ export async function analyzeFile(path: string, opts: AnalyzeOptions = {}): Prom
   for (const i of summary.issues) pipe.issues.add(i);
   const evicted = pipe.evictionIssue();
   if (evicted !== undefined) pipe.issues.add(evicted);
-  const model = pipe.tracker.snapshot();
   const linkTypes = [...new Set(summary.interfaces.map((i) => Number(i.linkType)))];
-  return {
-    schemaVersion: SCHEMA_VERSION,
-    capture: {
-      file: path,
-      format: summary.format,
-      gzip: summary.gzip,
-      byteOrder: summary.byteOrder,
-      linkTypes,
-      snaplen: summary.interfaces[0]?.snaplen ?? 0,
-      sections: summary.sections,
-      bytes: summary.bytes,
-      incomplete: summary.incomplete,
-    },
-    frames: pipe.frames,
-    counts: pipe.counts,
-    connections: model.connections,
-    tcpConnections: model.tcpConnections,
-    errors: pipe.issues.list,
-    errorCount: pipe.issues.count,
-    errorGroups: pipe.issues.groupList(),
-    stateLimit: { ...pipe.tracker.evictions },
-  };
+  return pipe.analysis({
+    file: path,
+    format: summary.format,
+    gzip: summary.gzip,
+    byteOrder: summary.byteOrder,
+    linkTypes,
+    snaplen: summary.interfaces[0]?.snaplen ?? 0,
+    sections: summary.sections,
+    bytes: summary.bytes,
+    incomplete: summary.incomplete,
+  });
 }

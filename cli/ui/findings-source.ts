@@ -7,7 +7,7 @@
  *
  * Memory: the engine's aggregated findings (one per rule, subflow and key) plus one entry per finding here.
  */
-import { type CaptureAnalysis, type FramePipeline, SCHEMA_VERSION } from '../../analyzer/analyze.js';
+import { type CaptureAnalysis, type FramePipeline } from '../../analyzer/analyze.js';
 import type { ModelSnapshot } from '../../analyzer/model/tracker.js';
 import { TimelineObserver } from '../../analyzer/timeline/observer.js';
 import { CheckSession } from '../../conformance/engine.js';
@@ -73,17 +73,5 @@ export function attachFindings(pipe: FramePipeline, file: string, timeline?: Tim
 
 /** What analyzeFile would return for the frames fed to `pipe` so far (a live capture has no file header). */
 export function pipelineAnalysis(pipe: FramePipeline, file: string): CaptureAnalysis {
-  const model = pipe.tracker.snapshot();
-  return {
-    schemaVersion: SCHEMA_VERSION,
-    capture: { file, format: 'pcapng', gzip: false, byteOrder: 'little', linkTypes: [], snaplen: 0, sections: 0, bytes: 0, incomplete: false },
-    frames: pipe.frames,
-    counts: pipe.counts,
-    connections: model.connections,
-    tcpConnections: model.tcpConnections,
-    errors: pipe.issues.list,
-    errorCount: pipe.issues.count,
-    errorGroups: pipe.issues.groupList(),
-    stateLimit: { ...pipe.tracker.evictions },
-  };
+  return pipe.analysis({ file, format: 'pcapng', gzip: false, byteOrder: 'little', linkTypes: [], snaplen: 0, sections: 0, bytes: 0, incomplete: false });
 }
