@@ -17,19 +17,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeFile } from '../../analyzer/analyze.js';
 import type { LiveEvent } from '../../cli/ui/state.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
-import { kernelSkipReason } from '../helpers/kernel-env.js';
+import { namespaceSkipReason } from '../helpers/kernel-env.js';
 
 const CLI = join(REPO_ROOT, 'bin', 'mptcpscope.js');
 const XFER = join(REPO_ROOT, 'fixtures', 'generator', 'mptcp_xfer.py');
 
-function skipReason(): string | null {
-  const kernel = kernelSkipReason();
-  if (kernel !== null) return kernel;
-  if (spawnSync('ip', ['-V']).status !== 0) return 'iproute2 missing';
-  if (spawnSync('python3', ['--version']).status !== 0) return 'python3 missing';
-  return null;
-}
-const SKIP = skipReason();
+const SKIP = namespaceSkipReason();
 
 const ID = `mpsl${process.pid}`;
 const NS_C = `${ID}-c`;
