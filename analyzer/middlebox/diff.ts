@@ -7,6 +7,9 @@
  *  1. IPv4 Identification + TCP sequence number + payload length (IPv6: seq + ack + length + flags);
  *  2. IPv4 Identification + TCP flags + payload length (the device rewrote sequence numbers);
  *  3. IPv4 Identification + TCP sequence number (the device split or merged the segment).
+ * A match also binds the two copies' flows (address/port pairs, per direction); later matches must agree
+ * with that binding, so a segment dropped by the device is never paired with another subflow's segment
+ * that shares its IP ID, flags and length.
  * Unmatched records wait in a sliding window: once the other capture is more than `windowSeconds` past a
  * record's time (corrected by the clock offset learned from the first matches) it is final: dropped by the
  * device (BEFORE only) or added by it (AFTER only). Memory is bounded by the window (and `maxPending`), not
@@ -33,6 +36,8 @@ interface Rec {
   dst: string;
   sport: number;
   dport: number;
+  /** Directional flow key (source address/port → destination address/port) of this copy. */
+  flow: string;
   ipId?: number;
   ttl: number;
   seq: number;
@@ -375,6 +380,20 @@ export async function diffCaptures(beforePath: string, afterPath: string, opts: 
     }
   };
 
+  /**
+   * Flow correspondence learned from matches: BEFORE directional flow → AFTER directional flow and back.
+   * A candidate pair is accepted only if its flows are mapped to each other, or neither is mapped yet: a
+   * segment the device dropped must not be matched (through the IP-ID keys, which carry no flow) with an
+   * unrelated segment of another subflow that happens to share IP ID, flags and length.
+   */
+  const flowB2A = new Map<string, string>();
+  const flowA2B = new Map<string, string>();
+  const consistent = (bFlow: string, aFlow: string): boolean => {
+    const ma = flowB2A.get(bFlow);
+    if (ma !== undefined) return ma === aFlow;
+    return flowA2B.get(aFlow) === undefined;
+  };
+
   const onRec = (r: Rec): void => {
     const other = r.side === 0 ? 1 : 0;
     const ks = keys(r);
@@ -384,13 +403,27 @@ export async function diffCaptures(beforePath: string, afterPath: string, opts: 
       let j = 0;
       while (j < list.length && list[j]!.matched) j++;
       if (j > 0) list.splice(0, j);
-      const m = list.shift();
+      let m: Rec | undefined;
+      for (let c = 0; c < list.length; c++) {
+        const cand = list[c]!;
+        if (cand.matched) continue;
+        if (r.side === 0 ? consistent(r.flow, cand.flow) : consistent(cand.flow, r.flow)) {
+          m = cand;
+          list.splice(c, 1);
+          break;
+        }
+      }
       if (list.length === 0) idx[other].delete(ks[i]!);
       if (m === undefined) continue;
       m.matched = true;
       r.matched = true;
-      if (r.side === 0) compare(r, m, i + 1);
-      else compare(m, r, i + 1);
+      const bRec = r.side === 0 ? r : m;
+      const aRec = r.side === 0 ? m : r;
+      if (!flowB2A.has(bRec.flow)) {
+        flowB2A.set(bRec.flow, aRec.flow);
+        flowA2B.set(aRec.flow, bRec.flow);
+      }
+      compare(bRec, aRec, i + 1);
       return;
     }
     for (const k of ks) {
@@ -426,6 +459,7 @@ export async function diffCaptures(beforePath: string, afterPath: string, opts: 
           dst: s.dst,
           sport: s.srcPort,
           dport: s.dstPort,
+          flow: `${s.src}|${s.srcPort}|${s.dst}|${s.dstPort}`,
           ttl: s.ttl,
           seq: s.seq,
           ack: s.ack,

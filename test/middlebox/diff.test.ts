@@ -4,15 +4,18 @@
  * and hit counters (scenario.json), the kernel MIB counters (manifest.json), the tcpdump/tshark sidecars,
  * and the raw frames read back independently of the diff code.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { openCapture } from '../../analyzer/capture/open.js';
+import { PcapWriter } from '../../analyzer/capture/writer.js';
 import { type DiffResult, diffCaptures } from '../../analyzer/middlebox/diff.js';
 import type { MptcpOption } from '../../analyzer/wire/mptcp/types.js';
 import { decodePacket } from '../../analyzer/wire/packet.js';
 import { main } from '../../cli/main.js';
 import { FIXTURES, readSidecar, tcpdumpLines } from '../helpers/fixtures.js';
+import { type TcpSpec, tcp4Frame } from '../helpers/packet-builder.js';
 
 const fx = (rel: string): string => join(FIXTURES, rel);
 const pair = (base: string, a = 'client', b = 'server', ext = 'pcap'): [string, string] => [fx(`${base}.${a}.pcap`), fx(`${base}.${b}.${ext}`)];
@@ -152,6 +155,38 @@ describe('diff over real before/after pairs', () => {
     expect(r.evictedByCap).toBe(0);
     // both files are read at once: only the read-ahead imbalance between them waits, not the whole file
     expect(r.peakPending).toBeLessThan(r.before.tcp / 4);
+  });
+
+  it('a dropped segment is not paired with another subflow\'s segment sharing its IP ID, flags and length', async () => {
+    // Two subflows A (10.0.1.1:40000) and B (10.0.2.1:40001) to 10.0.3.1:5201, both SYNs seen on both sides.
+    // The device drops one A data segment. B later sends a segment with the same IP ID, flags and length but
+    // its own sequence number; in AFTER it comes long before its BEFORE copy is read (a pure-ACK run of A sits
+    // in between in BEFORE only), so while it waits the dropped A segment is the only key-2 candidate.
+    // This is the shape that made the lab's lossy profile report MBX-003/004/006 on one CI run.
+    const A = { src: '10.0.1.1', dst: '10.0.3.1' };
+    const B = { src: '10.0.2.1', dst: '10.0.3.1' };
+    const a = (t: TcpSpec): TcpSpec => ({ srcPort: 40000, dstPort: 5201, ...t });
+    const bsf = (t: TcpSpec): TcpSpec => ({ srcPort: 40001, dstPort: 5201, ...t });
+    let ms = 0;
+    const at = (f: ReturnType<typeof tcp4Frame>) => ({ tsSec: f.tsSec, tsNsec: ms++ * 1_000_000, data: f.data });
+    const synA = at(tcp4Frame(a({ flags: 0x02, seq: 100, ack: 0 }), { ...A, id: 1 }));
+    const synB = at(tcp4Frame(bsf({ flags: 0x02, seq: 900, ack: 0 }), { ...B, id: 2 }));
+    const lost = at(tcp4Frame(a({ flags: 0x18, seq: 101, payload: Array(100).fill(0xaa) }), { ...A, id: 0x4242 }));
+    const acks = Array.from({ length: 300 }, (_, i) => at(tcp4Frame(a({ flags: 0x10, seq: 201, ack: 5000 + i }), { ...A, id: 10 + i })));
+    const bData = at(tcp4Frame(bsf({ flags: 0x18, seq: 901, payload: Array(100).fill(0xbb) }), { ...B, id: 0x4242 }));
+    const dir = mkdtempSync(join(tmpdir(), 'mptcpscope-diff-'));
+    try {
+      const before = join(dir, 'before.pcap');
+      const after = join(dir, 'after.pcap');
+      writeFileSync(before, PcapWriter.bytes([synA, synB, lost, ...acks, bData]));
+      writeFileSync(after, PcapWriter.bytes([synA, synB, bData, ...acks]));
+      const r = await diffCaptures(before, after, { chunkSize: 512 });
+      expect(r.dropped).toEqual([{ what: '10.0.1.1:40000 > 10.0.3.1:5201 non-SYN data', count: 1, examples: [[3, 0]] }]);
+      expect(r.matched).toBe(2 + acks.length + 1);
+      expect({ ...changes(r), dropped: 0 }).toEqual(NONE);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a pending cap finalises the oldest records early and counts them', async () => {
