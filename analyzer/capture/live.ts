@@ -117,7 +117,7 @@ interface CapModule {
 }
 
 let capModule: CapModule | undefined;
-/** Closed validation handles, never released (see LiveCaptureSource.run). One per capture started. */
+/** Closed validation handles and handles whose open failed, never released: cap's binding crashes when it garbage-collects either (see LiveCaptureSource.open/run). One per open attempt. */
 const closedHandles: CapHandle[] = [];
 function loadCap(): CapModule {
   if (capModule === undefined) capModule = createRequire(import.meta.url)('cap') as CapModule;
@@ -250,8 +250,10 @@ export class LiveCaptureSource implements CaptureSource {
     try {
       link = cap.open(device, this.filter, this.opts.bufferSize ?? 128 * 1024 * 1024, buffer);
     } catch (e) {
-      // Do not call cap.close() here: after a failed open the binding's poll handle was never started
-      // and close() aborts the process (uv_poll_stop assertion). The half-open pcap handle is small.
+      // Do not call cap.close() here: after a failed open the binding's poll handle was never initialised
+      // and close() aborts the process (uv_poll_stop assertion). The binding's destructor calls close() too,
+      // so the failed object is kept referenced (never garbage-collected); the half-open pcap handle is small.
+      closedHandles.push(cap);
       const msg = e instanceof Error ? e.message : String(e);
       throw classifyPcapError(msg, device, this.filter);
     }

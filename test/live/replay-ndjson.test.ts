@@ -132,6 +132,24 @@ describe('live: errors and usage', () => {
     expect(r.stderr).toMatch(/no permission to capture on lo: run as root or give node CAP_NET_RAW/);
   });
 
+  // CI failure (exit 134 in about 1 run of 15): cap's destructor calls uv_poll_stop on the never-initialised
+  // poll handle of a Cap whose open() failed, so the process aborted whenever the GC collected it.
+  it('a Cap whose open failed is never garbage-collected (the binding would abort the process)', () => {
+    const live = join(REPO_ROOT, 'dist', 'analyzer', 'capture', 'live.js');
+    const script = `
+      const { LiveCaptureSource } = await import(${JSON.stringify(live)});
+      let failed = 0;
+      for (let i = 0; i < 3; i++) {
+        try { new LiveCaptureSource({ device: 'lo', filter: 'tcp and and port' }).open(); } catch { failed++; }
+      }
+      for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 10)); }
+      process.stdout.write('failed ' + failed);`;
+    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.signal).toBe(null);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('failed 3');
+  });
+
   it('needs exactly one of -i / -r; -w only with -i', () => {
     expect(cli(['live']).stderr).toMatch(/exactly one of -i IFACE or -r FILE/);
     const r = cli(['live', '-r', join(FIXTURES, 'shared-linux/01-basic.client.pcap'), '-w', '/tmp/x.pcapng']);
