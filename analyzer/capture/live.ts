@@ -260,6 +260,7 @@ export class LiveCaptureSource implements CaptureSource {
     const lt = CAP_LINK_TYPES[link];
     if (lt === undefined) {
       cap.close();
+      closedHandles.push(cap);
       throw new LiveCaptureError('unsupported-link', `interface ${device} has an unsupported link type (${link})`, link);
     }
     this.linkType = lt;
@@ -407,6 +408,7 @@ export class LiveCaptureSource implements CaptureSource {
       } catch {
         /* ignore */
       }
+      closedHandles.push(this.cap);
       this.cap = undefined;
     }
     const f = this.finish;
