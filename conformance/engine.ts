@@ -61,14 +61,29 @@ class Collector implements RuleContext {
   /** Called once per new (not aggregated) finding, as soon as it is reported (streaming sessions). */
   onNew: ((p: Pending) => void) | undefined;
 
+  /** Pass entries of the last flow given to pass(), by rule ID (perf: no key string per call; 600 k calls per 1 M frames). */
+  private passFlow: FlowState | undefined | null = null;
+  private passById: Map<string, { id: string; tcpStream?: number; count: number }> | undefined;
+  private readonly passByStream = new Map<number | undefined, Map<string, { id: string; tcpStream?: number; count: number }>>();
+
   pass(id: string, flow?: FlowState): void {
-    const k = `${id}|${flow?.tcpStream ?? '-'}`;
-    const p = this.passes.get(k);
+    if (flow !== this.passFlow || this.passById === undefined) {
+      this.passFlow = flow;
+      const s = flow?.tcpStream;
+      let m = this.passByStream.get(s);
+      if (m === undefined) {
+        m = new Map();
+        this.passByStream.set(s, m);
+      }
+      this.passById = m;
+    }
+    const p = this.passById.get(id);
     if (p !== undefined) p.count++;
     else {
       const e: { id: string; tcpStream?: number; count: number } = { id, count: 1 };
       if (flow !== undefined) e.tcpStream = flow.tcpStream;
-      this.passes.set(k, e);
+      this.passById.set(id, e);
+      this.passes.set(`${id}|${flow?.tcpStream ?? '-'}`, e);
     }
   }
 

@@ -286,23 +286,41 @@ function check32(
   refs.set(root, r);
   const own = host === 'client' ? k.clientIdsn : k.serverIdsn;
   const peer = host === 'client' ? k.serverIdsn : k.clientIdsn;
-  const one = (val: bigint, is64: boolean, space: 'dsn' | 'ack', idsn: bigint | undefined): void => {
-    if (is64) {
-      r[space][h] = val;
-      return;
-    }
-    const ref = r[space][h] ?? (idsn !== undefined ? idsn + 1n : undefined);
-    if (ref === undefined) {
-      ctx.notEvaluable('DSS-012', flow, 'no reference to expand 32-bit values (keys not captured)');
-      return;
-    }
-    const x = expand32(ref, Number(val & 0xffffffffn));
-    const d = x > ref ? x - ref : ref - x;
-    if (d > 0x40000000n) {
-      ctx.report({ id: 'DSS-012', severity: 'warning', frames: [seg.frame], message: `32-bit ${space === 'dsn' ? 'DSN' : 'Data ACK'} 0x${(val & 0xffffffffn).toString(16)} is ${d} away from the last value ${ref}: cannot be expanded reliably`, evidence: { seen: (val & 0xffffffffn).toString(), reference: ref.toString() }, key: space }, flow);
-    }
-    r[space][h] = x;
-  };
-  if (dsn !== undefined) one(dsn, dsn64, 'dsn', own);
-  if (ack !== undefined) one(ack, ack64, 'ack', peer);
+  if (dsn !== undefined) check32One(ctx, r, h, seg, flow, dsn, dsn64, 'dsn', own);
+  if (ack !== undefined) check32One(ctx, r, h, seg, flow, ack, ack64, 'ack', peer);
+}
+
+/**
+ * One value of {@link check32}. expand32(ref, low) lies within ±2^31 of ref, so its distance to ref is the signed
+ * 32-bit difference of the low halves: computed on numbers (perf: one BigInt per value instead of expand32's six).
+ */
+function check32One(
+  ctx: RuleContext,
+  r: { dsn: [bigint | undefined, bigint | undefined]; ack: [bigint | undefined, bigint | undefined] },
+  h: 0 | 1,
+  seg: TcpSegment,
+  flow: FlowState,
+  val: bigint,
+  is64: boolean,
+  space: 'dsn' | 'ack',
+  idsn: bigint | undefined,
+): void {
+  if (is64) {
+    r[space][h] = val;
+    return;
+  }
+  const ref = r[space][h] ?? (idsn !== undefined ? idsn + 1n : undefined);
+  if (ref === undefined) {
+    ctx.notEvaluable('DSS-012', flow, 'no reference to expand 32-bit values (keys not captured)');
+    return;
+  }
+  const low = Number(val & 0xffffffffn);
+  let diff = low - Number(ref & 0xffffffffn);
+  if (diff > 0x80000000) diff -= 0x100000000;
+  else if (diff < -0x80000000) diff += 0x100000000;
+  const x = BigInt.asUintN(64, ref + BigInt(diff));
+  if (Math.abs(diff) > 0x40000000) {
+    ctx.report({ id: 'DSS-012', severity: 'warning', frames: [seg.frame], message: `32-bit ${space === 'dsn' ? 'DSN' : 'Data ACK'} 0x${low.toString(16)} is ${Math.abs(diff)} away from the last value ${ref}: cannot be expanded reliably`, evidence: { seen: String(low), reference: ref.toString() }, key: space }, flow);
+  }
+  r[space][h] = x;
 }

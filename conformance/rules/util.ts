@@ -86,16 +86,23 @@ export function hostOfDir(f: FlowState, root: FlowState | undefined, dir: Dir): 
  */
 export class FlowMap<T> {
   private readonly m = new WeakMap<FlowState, T>();
+  /** The last flow looked up and its value (perf: segments come in runs of one flow; a WeakMap lookup per rule and segment showed in the profile). */
+  private lastF: FlowState | undefined;
+  private lastV: T | undefined;
   constructor(private readonly init: () => T) {}
   get(f: FlowState): T {
+    if (f === this.lastF && this.lastV !== undefined) return this.lastV;
     let v = this.m.get(f);
     if (v === undefined) {
       v = this.init();
       this.m.set(f, v);
     }
+    this.lastF = f;
+    this.lastV = v;
     return v;
   }
   peek(f: FlowState): T | undefined {
+    if (f === this.lastF && this.lastV !== undefined) return this.lastV;
     return this.m.get(f);
   }
 }

@@ -124,6 +124,17 @@ describe('crafted captures', () => {
     expect((await run(p)).errors).toEqual(['DSS-007@6']);
   });
 
+  it('DSS-012: a 32-bit DSN 2^30 + 2^28 bytes from the last one is flagged; one next to it is not', async () => {
+    const low = (v: bigint) => v & 0xffffffffn;
+    const ack = low(keyIdsn(KB, 1) + 1n);
+    const p = base();
+    p.push({ from: 'c', seq: 1011, ack: 5001, flags: ACK, opts: [dss({ flags: 0x05, dsn64: false, dataAck64: false, dataAck: ack, dataSequenceNumber: low(keyIdsn(KA, 1) + 11n), subflowSequenceNumber: 11, dataLevelLength: 5 })], payload: 5 });
+    const near = await run(p);
+    expect(near.all).not.toContain('DSS-012');
+    p.push({ from: 'c', seq: 1016, ack: 5001, flags: ACK, opts: [dss({ flags: 0x05, dsn64: false, dataAck64: false, dataAck: ack, dataSequenceNumber: low(keyIdsn(KA, 1) + 16n + 0x50000000n), subflowSequenceNumber: 16, dataLevelLength: 5 })], payload: 5 });
+    expect((await run(p)).warnings).toContain('DSS-012@7');
+  });
+
   it('PRIO-001: a 4-byte MP_PRIO (v0 form) on a v1 connection', async () => {
     const p = base();
     p.push({ from: 'c', seq: 1011, ack: 5001, flags: ACK, opts: [{ type: 'MP_PRIO', backup: true, addressId: 0 }] });
