@@ -335,9 +335,9 @@ function startMetrics(state: LiveState): { snapshots: number; renders: number; f
   return m;
 }
 
-/** Frames lost by the capture: the kernel ring's drops plus the capture child's (null while neither is known). */
+/** Frames lost by the capture: the kernel ring's drops, the capture child's, and those left unread at stop (null while none is known). */
 function drops(live: LiveCaptureSource): number | null {
   const k = live.stats.dropped;
-  const u = live.stats.userspaceDropped;
+  const u = live.stats.userspaceDropped + live.stats.unreadAtStop;
   return k === null && u === 0 ? null : (k ?? 0) + u;
 }

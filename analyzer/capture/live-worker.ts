@@ -8,7 +8,8 @@
  * the handle. Here that kills only this child; the parent reports it, keeps what it read and reopens.
  *
  * Back-pressure: when the parent does not read (stdout buffer above 64 MiB), packets are dropped here and
- * counted; the count is printed to stderr as `userspace-drops N` at most once a second.
+ * counted; the count is printed to stderr as `userspace-drops N` at most once a second. On SIGTERM or
+ * when stdin ends, the last batch is flushed and `sent N` (records written to stdout) is printed.
  */
 import { createRequire } from 'node:module';
 
@@ -35,6 +36,8 @@ const LIMIT = 64 << 20;
 let batch = Buffer.allocUnsafe(1 << 20);
 let pos = 0;
 let dropped = 0;
+/** Records handed to stdout (reported as `sent N` on exit, so the parent can count what it never read). */
+let sent = 0;
 let lastDropReport = 0;
 let scheduled = false;
 const out = process.stdout;
@@ -65,6 +68,7 @@ cap.on('packet', (nbytes) => {
   batch.writeUInt32LE(Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6)), pos + 8);
   buffer.copy(batch, pos + 12, 0, nbytes);
   pos += 12 + nbytes;
+  sent++;
   if (!scheduled) {
     scheduled = true;
     setImmediate(flush);
@@ -74,6 +78,7 @@ cap.on('packet', (nbytes) => {
 const bye = (): void => {
   flush();
   if (dropped > 0) process.stderr.write(`userspace-drops ${dropped}\n`);
+  process.stderr.write(`sent ${sent}\n`);
   try {
     cap.close();
   } catch {

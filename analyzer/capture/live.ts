@@ -80,6 +80,12 @@ export interface LiveCaptureStats {
   truncated: number;
   /** Frames the capture child dropped because this process did not read them in time (bounded buffer). */
   userspaceDropped: number;
+  /**
+   * Frames the capture child had written to the pipe but this process had not read when the capture was
+   * stopped: discarded, since stop does not wait for a lagging consumer (the child's `sent N` minus the
+   * frames read from it). 0 until a capture stopped.
+   */
+  unreadAtStop: number;
   /** Times the capture was lost (interface down or gone) and reopened. */
   reopened: number;
 }
@@ -218,7 +224,7 @@ export function packetRingStats(pid: number = process.pid): Promise<{ packets: n
  */
 export class LiveCaptureSource implements CaptureSource {
   readonly name: string;
-  readonly stats: LiveCaptureStats = { received: 0, dropped: null, dropSource: null, truncated: 0, userspaceDropped: 0, reopened: 0 };
+  readonly stats: LiveCaptureStats = { received: 0, dropped: null, dropSource: null, truncated: 0, userspaceDropped: 0, unreadAtStop: 0, reopened: 0 };
   linkType: LinkTypeValue = LinkType.ETHERNET;
   private cap: CapHandle | undefined;
   private finish: (() => void) | undefined;
@@ -325,6 +331,10 @@ export class LiveCaptureSource implements CaptureSource {
             this.opts.onNotice?.({ kind: 'reopened', message: `capturing on ${this.opts.device} again` });
           }
         } else if (line.startsWith('userspace-drops ')) stats.userspaceDropped = Number(line.slice(16)) + this.droppedBefore;
+        else if (line.startsWith('sent ') && this.stopped) {
+          const n = Number(line.slice(5));
+          if (Number.isSafeInteger(n) && n > child.read()) stats.unreadAtStop += n - child.read();
+        }
       });
       child.proc.on('close', (code, signal) => {
         this.droppedBefore = stats.userspaceDropped;
@@ -578,9 +588,10 @@ function spawnCaptureChild(
   filter: string,
   bufferSize: number,
   onRecord: (data: Uint8Array, sec: number, nsec: number) => void,
-): { proc: ChildProcess; onLine(cb: (line: string) => void): void; stderr(): string } {
+): { proc: ChildProcess; onLine(cb: (line: string) => void): void; stderr(): string; read(): number } {
   const proc = spawn(process.execPath, [workerPath(), device, filter, String(bufferSize)], { stdio: ['pipe', 'pipe', 'pipe'] });
   let pending: Buffer | undefined;
+  let read = 0;
   proc.stdout!.on('data', (chunk: Buffer) => {
     let buf = pending !== undefined ? Buffer.concat([pending, chunk]) : chunk;
     let o = 0;
@@ -591,6 +602,7 @@ function spawnCaptureChild(
       const nsec = buf.readUInt32LE(o + 8);
       // A view, not a copy: every pipe read is a fresh buffer that nothing reuses (only a record split across
       // two reads is copied, by concat).
+      read++;
       onRecord(new Uint8Array(buf.buffer, buf.byteOffset + o + 12, len), sec, nsec);
       o += 12 + len;
     }
@@ -609,5 +621,5 @@ function spawnCaptureChild(
     partial = lines.pop() ?? '';
     for (const l of lines) for (const cb of cbs) cb(l);
   });
-  return { proc, onLine: (cb) => cbs.push(cb), stderr: () => err };
+  return { proc, onLine: (cb) => cbs.push(cb), stderr: () => err, read: () => read };
 }
