@@ -29,6 +29,7 @@ import type { ModelSnapshot } from '../model/tracker.js';
 import type { DssOption, MpCapableOption } from '../wire/mptcp/types.js';
 import type { TcpSegment } from '../wire/types.js';
 import { TcpFlag } from '../wire/types.js';
+import { NumQueue } from './queue.js';
 import { LogHistogram, RtoEstimator } from './stats.js';
 import type {
   ConnectionTimeline,
@@ -96,11 +97,6 @@ interface Mapping {
   frame: number;
 }
 
-interface RttEntry {
-  end: number;
-  time: number;
-  retx: boolean;
-}
 
 interface SfDir {
   dir: Dir;
@@ -133,12 +129,12 @@ interface SfDir {
   lostAfter: number;
   /** D-SACK blocks (RFC 2883). */
   dsacks: number;
-  rttQ: RttEntry[];
-  rttHead: number;
+  /** Data segments awaiting their ACK, for SEQ→ACK RTT: records [end (absolute subflow sequence), time (s), retransmitted (0/1)]. */
+  rttQ: NumQueue;
   rtt: LogHistogram;
   rto: RtoEstimator;
-  tsQ: Array<[number, number]>;
-  tsHead: number;
+  /** TSvals awaiting their echo (RFC 7323 §4.1): records [TSval, time (s)]. */
+  tsQ: NumQueue;
   lastTsVal: number | undefined;
   rttTs: LogHistogram;
   lastWindow: number | undefined;
@@ -418,12 +414,10 @@ function newSfDir(dir: Dir): SfDir {
     sackL: [],
     lostAfter: 0,
     dsacks: 0,
-    rttQ: [],
-    rttHead: 0,
+    rttQ: new NumQueue(3),
     rtt: new LogHistogram(),
     rto: new RtoEstimator(),
-    tsQ: [],
-    tsHead: 0,
+    tsQ: new NumQueue(2),
     lastTsVal: undefined,
     rttTs: new LogHistogram(),
     lastWindow: undefined,
@@ -704,9 +698,10 @@ export class TimelineObserver implements SegmentObserver {
         }
         if (filled >= Math.min(e, sd.nxt) - s && s >= sd.isn + 1) sd.retransUnseen++;
         // Karn: no RTT sample from retransmitted data.
-        for (let i = sd.rttHead; i < sd.rttQ.length; i++) {
-          const q = sd.rttQ[i]!;
-          if (q.end > s && q.end - len <= e) q.retx = true;
+        const q = sd.rttQ;
+        for (let i = 0, n = q.length; i < n; i++) {
+          const end = q.get(i, 0);
+          if (end > s && end - len <= e) q.set(i, 2, 1);
         }
       } else if (s > sd.nxt) {
         if (sd.holes.length < MAX_HOLES) sd.holes.push([sd.nxt, s, 0]);
@@ -718,11 +713,11 @@ export class TimelineObserver implements SegmentObserver {
         sd.newBytes += fresh;
         bin[1] += fresh;
         sd.nxt = e;
-        if (sd.rttQ.length - sd.rttHead < MAX_RTT_QUEUE) sd.rttQ.push({ end: e, time, retx });
+        if (sd.rttQ.length < MAX_RTT_QUEUE) sd.rttQ.push(e, time, retx ? 1 : 0);
       }
       if (seg.options.tsVal !== undefined && seg.options.tsVal !== sd.lastTsVal) {
         sd.lastTsVal = seg.options.tsVal;
-        if (sd.tsQ.length - sd.tsHead < MAX_RTT_QUEUE) sd.tsQ.push([seg.options.tsVal, time]);
+        if (sd.tsQ.length < MAX_RTT_QUEUE) sd.tsQ.push(seg.options.tsVal, time);
       }
       const inFlight = sd.una >= 0 ? sd.nxt - sd.una : 0;
       if (inFlight > sd.maxInFlight) sd.maxInFlight = inFlight;
@@ -821,10 +816,8 @@ export class TimelineObserver implements SegmentObserver {
     for (const d of sf.dirs) {
       this.live -= d.mappings.length;
       d.mappings = [];
-      d.rttQ = [];
-      d.rttHead = 0;
-      d.tsQ = [];
-      d.tsHead = 0;
+      d.rttQ.clear();
+      d.tsQ.clear();
     }
     // Once every subflow of the connection is closed, no late copy can come: drop the acknowledged history.
     const conn = sf.conn;
@@ -1366,19 +1359,18 @@ export class TimelineObserver implements SegmentObserver {
       else h[0] = end;
     }
     // SEQ→ACK RTT: the newest fully acknowledged entry, unless any acknowledged entry was retransmitted (Karn).
-    let sample: RttEntry | undefined;
+    let sampleTime = 0;
+    let sampled = false;
     let karn = false;
-    while (rd.rttHead < rd.rttQ.length && rd.rttQ[rd.rttHead]!.end <= a) {
-      const q = rd.rttQ[rd.rttHead++]!;
-      if (q.retx) karn = true;
-      sample = q;
+    const q = rd.rttQ;
+    while (q.length > 0 && q.get(0, 0) <= a) {
+      if (q.get(0, 2) !== 0) karn = true;
+      sampleTime = q.get(0, 1);
+      sampled = true;
+      q.shift();
     }
-    if (rd.rttHead > 4096 && rd.rttHead * 2 > rd.rttQ.length) {
-      rd.rttQ.splice(0, rd.rttHead);
-      rd.rttHead = 0;
-    }
-    if (sample !== undefined && !karn) {
-      const r = time - sample.time;
+    if (sampled && !karn) {
+      const r = time - sampleTime;
       rd.rtt.add(r);
       rd.rto.add(r);
       if (this.onEvent !== undefined) {
@@ -1388,15 +1380,11 @@ export class TimelineObserver implements SegmentObserver {
     // Timestamp RTT (RFC 7323 §4.1): TSecr echoes a TSval of the data being acknowledged.
     const ecr = seg.options.tsEcr;
     if (ecr !== undefined) {
-      while (rd.tsHead < rd.tsQ.length && diff32(rd.tsQ[rd.tsHead]![0], ecr) < 0) rd.tsHead++;
-      const h = rd.tsQ[rd.tsHead];
-      if (h !== undefined && h[0] === ecr) {
-        rd.rttTs.add(time - h[1]);
-        rd.tsHead++;
-      }
-      if (rd.tsHead > 4096 && rd.tsHead * 2 > rd.tsQ.length) {
-        rd.tsQ.splice(0, rd.tsHead);
-        rd.tsHead = 0;
+      const tq = rd.tsQ;
+      while (tq.length > 0 && diff32(tq.get(0, 0), ecr) < 0) tq.shift();
+      if (tq.length > 0 && tq.get(0, 0) === ecr) {
+        rd.rttTs.add(time - tq.get(0, 1));
+        tq.shift();
       }
     }
     // Trim mappings the peer has acknowledged (keep the last one: it may continue).

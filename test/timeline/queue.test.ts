@@ -1,0 +1,53 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { NumQueue } from '../../analyzer/timeline/queue.js';
+
+describe('NumQueue (typed-array FIFO of the RTT matchers)', () => {
+  it('behaves like an array of records under any sequence of push / shift / set / clear', () => {
+    const op = fc.oneof(
+      fc.record({ k: fc.constant('push' as const), a: fc.double({ noNaN: true }), b: fc.double({ noNaN: true }), c: fc.integer() }),
+      fc.record({ k: fc.constant('shift' as const), n: fc.integer({ min: 1, max: 40 }) }),
+      fc.record({ k: fc.constant('set' as const), i: fc.integer({ min: -2, max: 60 }), v: fc.integer() }),
+      fc.record({ k: fc.constant('clear' as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 400 }), fc.integer({ min: 1, max: 4 }), (ops, initial) => {
+        const q = new NumQueue(3, initial);
+        const model: number[][] = [];
+        for (const o of ops) {
+          if (o.k === 'push') {
+            // Bursts, so that storage both grows and compacts.
+            for (let j = 0; j < 7; j++) {
+              q.push(o.a, o.b + j, o.c);
+              model.push([o.a, o.b + j, o.c]);
+            }
+          } else if (o.k === 'shift') {
+            for (let j = 0; j < o.n; j++) {
+              q.shift();
+              model.shift();
+            }
+          } else if (o.k === 'set') {
+            q.set(o.i, 2, o.v);
+            if (o.i >= 0 && o.i < model.length) model[o.i]![2] = o.v;
+          } else {
+            q.clear();
+            model.length = 0;
+          }
+          expect(q.length).toBe(model.length);
+        }
+        for (let i = 0; i < model.length; i++) for (let f = 0; f < 3; f++) expect(q.get(i, f)).toBe(model[i]![f]);
+        expect(q.get(model.length, 0)).toBeNaN();
+        expect(q.get(-1, 0)).toBeNaN();
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a width-2 record stores two numbers', () => {
+    const q = new NumQueue(2, 1);
+    for (let i = 0; i < 1000; i++) q.push(i, -i);
+    for (let i = 0; i < 500; i++) q.shift();
+    expect(q.length).toBe(500);
+    expect([q.get(0, 0), q.get(0, 1), q.get(499, 0), q.get(499, 1)]).toEqual([500, -500, 999, -999]);
+  });
+});
