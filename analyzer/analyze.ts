@@ -144,10 +144,6 @@ export class FramePipeline {
     this.tracker = new ConnectionTracker(maxFlows !== undefined ? { maxFlows } : {});
   }
 
-  /**
-   * The state-limit notice (layer `model`, kind `limit`) when the tracker evicted flows, else undefined.
-   * Added once per analysis by analyzeFile; a live view can show it as it grows.
-   */
   /** The analysis of the frames fed so far (model snapshot, counts, problems), with `capture` describing their source. */
   analysis(capture: CaptureAnalysis['capture']): CaptureAnalysis {
     const model = this.tracker.snapshot();
@@ -165,6 +161,10 @@ export class FramePipeline {
     };
   }
 
+  /**
+   * The state-limit notice (layer `model`, kind `limit`) when the tracker evicted flows, else undefined.
+   * Added once per analysis by analyzeFile; a live view can show it as it grows.
+   */
   evictionIssue(): DecodeIssue | undefined {
     const e = this.tracker.evictions;
     if (e.flows === 0) return undefined;

@@ -26,6 +26,7 @@ import {
   type ChunkParser,
   type FeedStats,
   type Head,
+  type ReadIntoSource,
 } from './reader-core.js';
 import type { CaptureSource, CaptureSummary, FrameSink } from './types.js';
 
@@ -69,7 +70,7 @@ export function detectMagic(bytes: Uint8Array): Magic {
  */
 export function openCapture(path: string, opts: OpenCaptureOptions = {}): CaptureSource {
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  const openRaw = (): AsyncIterable<Uint8Array> => createReadStream(path, { highWaterMark: chunkSize });
+  const openRaw = (): AsyncIterable<Uint8Array> => new FileChunks(path, chunkSize);
   if (opts.reader === 'pcap-parser') {
     return {
       name: path,
@@ -129,6 +130,52 @@ async function sniffFile(path: string): Promise<{ gzip: boolean; magic: Magic }>
     }
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * A plain file as a byte source: `next()` yields fresh chunks of up to `chunkSize` bytes (magic detection,
+ * gunzip), and {@link ReadIntoSource.readInto} reads straight into the reader's work buffer, so an
+ * uncompressed capture is read with no allocation per chunk. The file is opened on first use (errors:
+ * the OS error, e.g. ENOENT, EACCES, EISDIR) and closed by `return()` or at end of input.
+ */
+class FileChunks implements AsyncIterableIterator<Uint8Array>, ReadIntoSource {
+  private fh: Awaited<ReturnType<typeof openFile>> | undefined;
+  private done = false;
+
+  constructor(
+    private readonly path: string,
+    private readonly chunkSize: number,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async readInto(target: Uint8Array, offset: number, length: number): Promise<number> {
+    if (this.done) return 0;
+    this.fh ??= await openFile(this.path, 'r');
+    const { bytesRead } = await this.fh.read(target, offset, length, null);
+    if (bytesRead === 0) await this.close();
+    return bytesRead;
+  }
+
+  async next(): Promise<IteratorResult<Uint8Array>> {
+    const buf = new Uint8Array(this.chunkSize);
+    const n = await this.readInto(buf, 0, buf.length);
+    return n === 0 ? { done: true, value: undefined } : { done: false, value: n === buf.length ? buf : buf.subarray(0, n) };
+  }
+
+  async return(): Promise<IteratorResult<Uint8Array>> {
+    await this.close();
+    return { done: true, value: undefined };
+  }
+
+  private async close(): Promise<void> {
+    this.done = true;
+    const fh = this.fh;
+    this.fh = undefined;
+    await fh?.close();
   }
 }
 
@@ -261,7 +308,7 @@ async function runInput(input: AsyncIterable<Uint8Array>, name: string, sink: Fr
         ctx.summary.incomplete = true;
         return ctx.summary;
     }
-    await feed(parser, head, src, ctx, opts.stats);
+    await feed(parser, head, src, ctx, opts.stats, chunkSize);
     return ctx.summary;
   } finally {
     await closeIter(src);

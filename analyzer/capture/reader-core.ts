@@ -109,20 +109,26 @@ export function headBytes(h: Head, n: number): Uint8Array {
   return out;
 }
 
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+/**
+ * A byte source that reads straight into the caller's buffer (a plain file): {@link feed} then needs no
+ * buffer per chunk. `readInto` returns the bytes read, 0 at end of input; it rejects with the OS error.
+ */
+export interface ReadIntoSource {
+  readInto(target: Uint8Array, offset: number, length: number): Promise<number>;
+}
+
+function isReadInto(x: unknown): x is ReadIntoSource {
+  return typeof (x as Partial<ReadIntoSource>).readInto === 'function';
 }
 
 /**
  * Drives `parser` over `head` followed by the rest of `src`, until the input ends or the parser stops.
  * Sets `summary.bytes` to the bytes consumed by whole records. Throws only what `src` or the sink throw.
+ *
+ * Memory: one work buffer (2 × `chunkSize`, larger only while a record longer than that is gathered)
+ * holds the unparsed bytes; it is reused for the whole input, so frames handed to the sink are views
+ * valid only during the callback (as {@link CaptureSource} documents). A `src` that is also a
+ * {@link ReadIntoSource} is read directly into it; other chunks are copied in.
  */
 export async function feed(
   parser: ChunkParser,
@@ -130,40 +136,66 @@ export async function feed(
   src: AsyncIterator<Uint8Array>,
   ctx: ReadContext,
   stats?: FeedStats,
+  chunkSize: number = DEFAULT_CHUNK_SIZE,
 ): Promise<void> {
-  let pend: Uint8Array[] = head.chunks.slice();
-  let pendLen = head.length;
+  const st = stats ?? { peakBufferedBytes: 0, chunks: 0 };
+  const base0 = Math.max(1024, chunkSize * 2);
+  let work = new Uint8Array(Math.max(base0, head.length));
+  let len = 0;
+  const room = (extra: number): void => {
+    if (len + extra <= work.length) return;
+    const next = new Uint8Array(Math.max(len + extra, work.length * 2));
+    next.set(work.subarray(0, len));
+    work = next;
+  };
+  const append = (c: Uint8Array): void => {
+    room(c.length);
+    work.set(c, len);
+    len += c.length;
+  };
+  for (const c of head.chunks) append(c);
+  st.chunks += head.chunks.length;
+  if (len > st.peakBufferedBytes) st.peakBufferedBytes = len;
+  const direct = isReadInto(src) ? src : undefined;
   let base = 0;
   let eof = head.done;
-  const st = stats ?? { peakBufferedBytes: 0, chunks: 0 };
-  st.chunks += pend.length;
-  if (pendLen > st.peakBufferedBytes) st.peakBufferedBytes = pendLen;
   for (;;) {
-    if (eof || pendLen >= parser.need) {
-      const buf = concat(pend, pendLen);
-      const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (eof || len >= parser.need) {
+      const buf = work.subarray(0, len);
+      const dv = new DataView(work.buffer, work.byteOffset, len);
       const used = parser.parse(buf, dv, base, eof);
       base += used;
       ctx.summary.bytes = base;
       if (parser.stopped || eof) break;
-      if (used === buf.length) {
-        pend = [];
-        pendLen = 0;
-      } else {
-        const rest = buf.subarray(used);
-        pend = [rest];
-        pendLen = rest.length;
+      if (used > 0) {
+        work.copyWithin(0, used, len);
+        len -= used;
+        // A long record grew the buffer: back to the usual size once it is parsed.
+        if (work.length > base0 * 2 && len <= chunkSize) {
+          const next = new Uint8Array(base0);
+          next.set(work.subarray(0, len));
+          work = next;
+        }
       }
     }
-    const r = await src.next();
-    if (r.done === true) {
-      eof = true;
-    } else if (r.value.length > 0) {
-      pend.push(r.value);
-      pendLen += r.value.length;
-      st.chunks++;
-      if (pendLen > st.peakBufferedBytes) st.peakBufferedBytes = pendLen;
+    if (direct !== undefined) {
+      const want = Math.max(chunkSize, parser.need - len);
+      room(want);
+      const n = await direct.readInto(work, len, want);
+      if (n === 0) eof = true;
+      else {
+        len += n;
+        st.chunks++;
+      }
+    } else {
+      const r = await src.next();
+      if (r.done === true) eof = true;
+      else if (r.value.length > 0) {
+        append(r.value);
+        st.chunks++;
+      }
     }
+    if (len > st.peakBufferedBytes) st.peakBufferedBytes = len;
   }
 }
 

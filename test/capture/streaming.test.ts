@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCapture, type FeedStats } from '../../analyzer/capture/open.js';
+import { PCAP_MAX_CAPLEN } from '../../analyzer/capture/pcap.js';
 import { PcapWriter, PcapngWriter } from '../../analyzer/capture/writer.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mptcpscope-stream-'));
@@ -119,5 +120,35 @@ describe('bounded memory on a ~40 MB capture', () => {
     }
     await new Promise((r) => setTimeout(r, 50)); // fs close callbacks
     expect(fds()).toBeLessThanOrEqual(before);
+  });
+});
+
+describe('records longer than the read buffer', () => {
+  it('a 1 MiB record between small ones, read in 64 KiB chunks (plain, pcapng, gzip): every byte as written', async () => {
+    const frames = [randomBytes(60), randomBytes(PCAP_MAX_CAPLEN), randomBytes(70), randomBytes(300_000), randomBytes(80)];
+    const dir = mkdtempSync(join(tmpdir(), 'mptcpscope-long-'));
+    try {
+      const p = join(dir, 'long.pcap');
+      writeFileSync(p, PcapWriter.bytes(frames.map((data, i) => ({ tsSec: i, tsNsec: 0, data }))));
+      const g = join(dir, 'long.pcap.gz');
+      writeFileSync(g, gzipSync(readFileSync(p)));
+      const ng = join(dir, 'long.pcapng');
+      const w = new PcapngWriter({ path: ng });
+      frames.forEach((data, i) => w.write({ tsSec: i, tsNsec: 0, data }));
+      w.close();
+      for (const path of [p, g, ng]) {
+        for (const chunkSize of [64 * 1024, 1 << 20]) {
+          const seen: string[] = [];
+          const stats: FeedStats = { peakBufferedBytes: 0, chunks: 0 };
+          const s = await openCapture(path, { chunkSize, stats }).run({ frame: (f) => void seen.push(Buffer.from(f.data).toString('base64')) });
+          expect(s.issues, `${path} ${chunkSize}`).toEqual([]);
+          expect(seen, `${path} ${chunkSize}`).toEqual(frames.map((f) => f.toString('base64')));
+          // One record (≤ 1 MiB) plus at most one chunk beyond it.
+          expect(stats.peakBufferedBytes).toBeLessThanOrEqual(PCAP_MAX_CAPLEN + chunkSize + 64);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
