@@ -35,7 +35,7 @@ let cachedBufferView: DataView = cachedView;
 /**
  * Unsigned 64-bit big-endian value at `o`. Caller guarantees `o + 8 <= bytes.length`.
  * Reads through one `DataView` per underlying `ArrayBuffer` (frames are subarrays of the reader's
- * chunk, so this is one view per chunk, not per frame: a view per frame cost 15 % of decoding).
+ * reused work buffer, so this is one view per buffer, not per frame: a view per frame cost 15 % of decoding).
  */
 export function u64(b: Uint8Array, o: number): bigint {
   const buf = b.buffer;
