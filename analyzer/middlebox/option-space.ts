@@ -51,16 +51,29 @@ export function longestNopRun(seg: TcpSegment, frame: Frame | undefined): number
   return best;
 }
 
+let hashBuffer: ArrayBufferLike | undefined;
+let hashView: DataView = new DataView(new ArrayBuffer(4));
+
 /**
- * 32-bit FNV-1a over the captured payload bytes, mixed with the payload length.
- * Used to compare a reinjected Data Sequence Number range with its first transmission without keeping bytes.
+ * 32-bit hash of `data[offset, offset + length)`, mixed with the length: FNV-1a's step
+ * (`h = (h ^ x) · 0x01000193 mod 2^32`) over big-endian 32-bit words, then the last 0–3 bytes one by one.
+ * Each step is a bijection of `h`, so two payloads that differ in one word (one to four adjacent bytes)
+ * always hash differently; other differences collide with probability about 2^-32.
+ * Used to compare a reinjected Data Sequence Number range with its first transmission without keeping
+ * bytes. Word steps: 4× fewer than bytewise FNV-1a (payload hashing was a large part of live CPU).
+ * Caller guarantees `offset + length <= data.length`.
  */
 export function payloadHash(data: Uint8Array, offset: number, length: number): number {
-  let h = 0x811c9dc5 ^ length;
-  const end = offset + length;
-  for (let i = offset; i < end; i++) {
-    h ^= data[i]!;
-    h = Math.imul(h, 0x01000193);
+  const buf = data.buffer;
+  if (buf !== hashBuffer) {
+    hashView = new DataView(buf);
+    hashBuffer = buf;
   }
+  const dv = hashView;
+  let h = 0x811c9dc5 ^ length;
+  let p = data.byteOffset + offset;
+  const end = p + length;
+  for (const end4 = end - 3; p < end4; p += 4) h = Math.imul(h ^ dv.getInt32(p), 0x01000193);
+  for (; p < end; p++) h = Math.imul(h ^ dv.getUint8(p), 0x01000193);
   return h >>> 0;
 }

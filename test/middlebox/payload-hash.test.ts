@@ -1,0 +1,44 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { payloadHash } from '../../analyzer/middlebox/option-space.js';
+
+/** Bytewise FNV-1a step over big-endian words then tail bytes: the documented definition, written plainly. */
+function reference(bytes: Uint8Array): number {
+  let h = 0x811c9dc5 ^ bytes.length;
+  let i = 0;
+  for (; i + 4 <= bytes.length; i += 4) {
+    const w = ((bytes[i]! << 24) | (bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!) | 0;
+    h = Math.imul(h ^ w, 0x01000193);
+  }
+  for (; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+describe('payloadHash (MBX-004 reinjection comparison, diff matching)', () => {
+  it('depends only on the bytes: same value at any offset of any buffer, equal to the documented definition', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), fc.nat(7), fc.nat(5), (payload, pre, post) => {
+        const host = new Uint8Array(pre + payload.length + post).fill(0xa5);
+        host.set(payload, pre);
+        const h = payloadHash(host, pre, payload.length);
+        expect(h).toBe(reference(payload));
+        // A subarray whose byteOffset is not 0, as frames are views into the reader's buffer.
+        if (pre > 0) expect(payloadHash(new Uint8Array(host.buffer, 1, host.length - 1), pre - 1, payload.length)).toBe(h);
+        expect(payloadHash(new Uint8Array(payload), 0, payload.length)).toBe(h);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a payload changed in one to four adjacent bytes never hashes the same (each step is a bijection)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 2000 }), fc.nat(), fc.integer({ min: 1, max: 255 }), (payload, at, xor) => {
+        const i = at % payload.length;
+        const changed = new Uint8Array(payload);
+        changed[i] = changed[i]! ^ xor;
+        expect(payloadHash(changed, 0, changed.length)).not.toBe(payloadHash(payload, 0, payload.length));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
