@@ -40,6 +40,8 @@ interface Hole {
 
 /** Per-direction (sender) state of one flow. */
 interface DirState {
+  /** This direction's connection-level table of first transmissions (MBX-004), once the connection is known. */
+  dsnTable?: DsnTable;
   /** Base for relative subflow sequence numbers: the ISN, or the first seq seen when the SYN was not captured. */
   base?: number;
   baseIsIsn: boolean;
@@ -303,7 +305,7 @@ export class MiddleboxSession implements RuleSession {
           }
         }
         if (off >= 0 && off < dll && frame !== undefined && seg.capturedPayloadLength === seg.payloadLength) {
-          this.checkReinjection(seg, flow, dir, tracker, frame, mapping, off);
+          this.checkReinjection(seg, me, flow, dir, tracker, frame, mapping, off);
         }
       }
     }
@@ -343,18 +345,25 @@ export class MiddleboxSession implements RuleSession {
   }
 
   /** MBX-004: the same DSN range transmitted twice with different bytes (reinjection of modified data). */
-  private checkReinjection(seg: TcpSegment, flow: FlowState, dir: Dir, tracker: ConnectionTracker, frame: Frame, m: DssOption, off: number): void {
-    const root = tracker.connectionRoot(flow);
-    if (root === undefined || m.dataSequenceNumber === undefined) return;
-    const host = hostOfDir(flow, dir, root);
-    if (host === undefined) return;
-    const key = `${root.tcpStream}|${host}`;
-    let t = this.dsnTables.get(key);
+  private checkReinjection(seg: TcpSegment, me: DirState, flow: FlowState, dir: Dir, tracker: ConnectionTracker, frame: Frame, m: DssOption, off: number): void {
+    if (m.dataSequenceNumber === undefined) return;
+    let t = me.dsnTable;
     if (t === undefined) {
-      t = { map: new Map() };
-      this.dsnTables.set(key, t);
+      // Shared by every subflow of the connection that the same host sends on (perf: looked up once per flow direction).
+      const root = tracker.connectionRoot(flow);
+      if (root === undefined) return;
+      const host = hostOfDir(flow, dir, root);
+      if (host === undefined) return;
+      const key = `${root.tcpStream}|${host}`;
+      t = this.dsnTables.get(key);
+      if (t === undefined) {
+        t = { map: new Map() };
+        this.dsnTables.set(key, t);
+      }
+      me.dsnTable = t;
     }
-    const dsn = Number((m.dataSequenceNumber + BigInt(off)) & 0xffffffffn);
+    // Low 32 bits of DSN + off (0 ≤ off < Data-Level Length): one bigint conversion, then number arithmetic.
+    const dsn = (Number(BigInt.asUintN(32, m.dataSequenceNumber)) + off) >>> 0;
     const h = payloadHash(frame.data, seg.payloadOffset, seg.payloadLength);
     const prev = t.map.get(dsn);
     if (prev === undefined) {
