@@ -32,7 +32,8 @@ export function renderRuleTable(): string {
   out.push('detectors in `analyzer/middlebox/`, same registry), **not-evaluable** (cannot be judged from a capture).');
   out.push('');
   out.push('Columns "triggered by" / "must not fire on" name the test evidence (test file under test/conformance/ in');
-  out.push('brackets) where it was recorded; empty where not yet listed.');
+  out.push('brackets) where it was recorded by hand; the measured table for every rule (which fixture fires it, where it');
+  out.push('held, which tests name it) is docs/rule-evidence.md.');
   out.push('');
   out.push('| ID | RFC | severity | group | observability | status | checks | reason / note | triggered by | must not fire on |');
   out.push('|---|---|---|---|---|---|---|---|---|---|');

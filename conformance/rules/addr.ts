@@ -112,12 +112,18 @@ function idsAndRemovals(fin: FinishContext, v: ConnectionView): void {
       used[peerOf(ih)].add(sa.addressId);
       evs.push({ frame: f.synAck!.frame, kind: 'join', by: peerOf(ih), id: sa.addressId });
     }
-    // ADDR-004: joins to an announced address use the announced port.
-    const ann = conn.addAddr.find((a) => !a.echo && a.by === peerOf(ih) && a.address === f.serverIp);
-    if (ann !== undefined && f.syn !== undefined) {
-      const rootPort = peerOf(ih) === 'server' ? root?.serverPort : root?.clientPort;
-      const want = ann.port ?? rootPort;
-      if (want !== undefined && f.serverPort !== want) {
+    // ADDR-004: joins to an announced address use the announced port (RFC 8684 §3.4.1: without a port, the
+    // initial subflow's). A join to the peer's initial address and port is always allowed, even when that
+    // address was also announced with another port; any announcement of the address with the port used passes.
+    const anns = conn.addAddr.filter((a) => !a.echo && a.by === peerOf(ih) && a.address === f.serverIp);
+    const ann = anns[0];
+    if (ann !== undefined && f.syn !== undefined && root !== undefined) {
+      const toServer = peerOf(ih) === 'server';
+      const rootIp = toServer ? root.serverIp : root.clientIp;
+      const rootPort = toServer ? root.serverPort : root.clientPort;
+      const initial = f.serverIp === rootIp && f.serverPort === rootPort;
+      if (!initial && !anns.some((a) => (a.port ?? rootPort) === f.serverPort)) {
+        const want = ann.port ?? rootPort;
         fin.report({ id: 'ADDR-004', frames: [f.syn.frame, ann.frame], message: `join to announced ${ann.address} uses port ${f.serverPort}, announced/initial port is ${want}`, evidence: { seen: f.serverPort, expected: want } }, f);
       }
     }

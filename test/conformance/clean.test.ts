@@ -7,26 +7,14 @@
  * mptcp-dss-oobr.pcap is tcpdump's out-of-bounds-read fuzz capture: its DSS is 3 bytes long (tcpdump
  * prints "dss[bad opt]"), so it must give exactly the OPT-003 error, at frame 1.
  */
-import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { isCleanCapture, listFixtureCaptures } from '../../conformance/evidence.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { SEQUENCE_RULES } from '../../conformance/rules/sequence.js';
 import { checkFixture } from './helpers.js';
 
-const CAPTURE = /\.(pcap|pcapng)(\.gz)?$/;
-const list = (dir: string, skip: RegExp): string[] =>
-  readdirSync(`${FIXTURES}/${dir}`, { recursive: true })
-    .map(String)
-    .filter((n) => CAPTURE.test(n) && !skip.test(n))
-    .map((n) => `${dir}/${n}`)
-    .sort();
-
-const clean = [
-  ...list('shared-linux', /^(07a|08a|15b)-/),
-  ...list('kernel', /^k1[01]-/),
-  ...list('variants', /^$/),
-  ...list('public-tcpdump', /dss-oobr/),
-];
+// The clean set is defined once, in conformance/evidence.ts (docs/rule-evidence.md uses it too).
+const clean = listFixtureCaptures(FIXTURES).filter(isCleanCapture);
 
 describe('no error-severity finding on clean captures', () => {
   it('covers the fixture set', () => {

@@ -7,10 +7,11 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PcapWriter } from '../../analyzer/capture/writer.js';
-import { joinAckHmac, joinSynAckHmac, keyIdsn, keyToken } from '../../analyzer/crypto/index.js';
+import { addAddrHmac, joinAckHmac, joinSynAckHmac, keyIdsn, keyToken } from '../../analyzer/crypto/index.js';
 import type { MptcpOption } from '../../analyzer/wire/mptcp/types.js';
 import { TcpFlag } from '../../analyzer/wire/types.js';
 import { checkFile } from '../../conformance/engine.js';
+import { SEC001_THRESHOLD } from '../../conformance/rules/join.js';
 import { concat, encodeMptcp, tcp4Frame } from '../helpers/packet-builder.js';
 import { tmp } from './helpers.js';
 
@@ -31,18 +32,22 @@ interface Pkt {
   raw?: number[];
   /** Client port (default 40000): another port makes another subflow. */
   port?: number;
+  /** Client address (default 10.0.0.1), server address (default 10.0.0.2), server port (default 5201). */
+  cip?: string;
+  sip?: string;
+  sport?: number;
 }
 
 const mpc = (o: Partial<Extract<MptcpOption, { type: 'MP_CAPABLE' }>>) => ({ type: 'MP_CAPABLE' as const, version: 1, flags: 0x01, ...o });
 const dss = (o: Partial<Extract<MptcpOption, { type: 'DSS' }>>) => ({ type: 'DSS' as const, flags: 0, dataAck64: true, dsn64: true, dataFin: false, ...o });
 
-function base(): Pkt[] {
+function base(ka = KA, kb = KB): Pkt[] {
   return [
     { from: 'c', seq: 1000, ack: 0, flags: SYN, opts: [mpc({})] },
-    { from: 's', seq: 5000, ack: 1001, flags: SYN | ACK, opts: [mpc({ sendersKey: KB })] },
-    { from: 'c', seq: 1001, ack: 5001, flags: ACK, opts: [mpc({ sendersKey: KA, receiversKey: KB })] },
-    { from: 'c', seq: 1001, ack: 5001, flags: ACK, opts: [mpc({ sendersKey: KA, receiversKey: KB, dataLevelLength: 10 })], payload: 10 },
-    { from: 's', seq: 5001, ack: 1011, flags: ACK, opts: [dss({ flags: 0x03, dataAck: keyIdsn(KA, 1) + 11n })] },
+    { from: 's', seq: 5000, ack: 1001, flags: SYN | ACK, opts: [mpc({ sendersKey: kb })] },
+    { from: 'c', seq: 1001, ack: 5001, flags: ACK, opts: [mpc({ sendersKey: ka, receiversKey: kb })] },
+    { from: 'c', seq: 1001, ack: 5001, flags: ACK, opts: [mpc({ sendersKey: ka, receiversKey: kb, dataLevelLength: 10 })], payload: 10 },
+    { from: 's', seq: 5001, ack: 1011, flags: ACK, opts: [dss({ flags: 0x03, dataAck: keyIdsn(ka, 1) + 11n })] },
   ];
 }
 
@@ -51,9 +56,13 @@ async function run(pkts: Pkt[]) {
   const w = new PcapWriter({ path: file });
   pkts.forEach((p, i) => {
     const opts = concat(...p.opts.map((o) => encodeMptcp(o as MptcpOption)), p.raw ?? []);
+    const cport = p.port ?? 40000;
+    const sport = p.sport ?? 5201;
+    const cip = p.cip ?? C.src;
+    const sip = p.sip ?? S.src;
     const f = tcp4Frame(
-      { srcPort: p.from === 'c' ? (p.port ?? 40000) : 5201, dstPort: p.from === 'c' ? 5201 : (p.port ?? 40000), seq: p.seq, ack: p.ack, flags: p.flags, options: opts, payload: p.payload ?? 0 },
-      p.from === 'c' ? C : S,
+      { srcPort: p.from === 'c' ? cport : sport, dstPort: p.from === 'c' ? sport : cport, seq: p.seq, ack: p.ack, flags: p.flags, options: opts, payload: p.payload ?? 0 },
+      p.from === 'c' ? { src: cip, dst: sip } : { src: sip, dst: cip },
       { number: i + 1 },
     );
     w.write({ tsSec: 1_700_000_000 + i, tsNsec: 0, data: f.data });
@@ -65,6 +74,7 @@ async function run(pkts: Pkt[]) {
   return {
     errors: r.findings.filter((f) => f.severity === 'error').map((f) => `${f.id}@${f.frames[0]}`),
     warnings: r.findings.filter((f) => f.severity === 'warning').map((f) => `${f.id}@${f.frames[0]}`),
+    infos: r.findings.filter((f) => f.severity === 'info').map((f) => `${f.id}@${f.frames[0]}`),
     all: r.findings.map((f) => f.id),
   };
 }
@@ -299,6 +309,133 @@ describe('crafted captures', () => {
       p.push({ from: 'c', seq: 1011, ack: 5001, flags: ACK, opts: [], payload: 5 });
       p.push({ from: 's', seq: 5001, ack: 1011, flags: RST, opts: [] });
       expect((await run(p)).errors).toEqual(['FC-002@7']);
+    });
+
+    // ---- Rules no fixture capture triggers (docs/rule-evidence.md): each with a failing and a passing case.
+
+    /** A valid MP_JOIN handshake with its own addresses, port, address ID and randoms (HMACs computed). */
+    const joinWith = (o: { port: number; cip?: string; sip?: string; sport?: number; addressId: number; ri: number; rr: number }): Pkt[] => {
+      const at = { port: o.port, cip: o.cip, sip: o.sip, sport: o.sport };
+      return [
+        { ...at, from: 'c', seq: 7000, ack: 0, flags: SYN, opts: [{ type: 'MP_JOIN', form: 'syn', addressId: o.addressId, receiversToken: keyToken(KB, 1), sendersRandom: o.ri }] },
+        { ...at, from: 's', seq: 9000, ack: 7001, flags: SYN | ACK, opts: [{ type: 'MP_JOIN', form: 'syn-ack', addressId: 0, truncatedHmac: joinSynAckHmac(KB, KA, o.rr, o.ri, 1), sendersRandom: o.rr }] },
+        { ...at, from: 'c', seq: 7001, ack: 9001, flags: ACK, opts: [{ type: 'MP_JOIN', form: 'ack', hmac: joinAckHmac(KA, KB, o.ri, o.rr, 1) }] },
+        { ...at, from: 's', seq: 9001, ack: 7001, flags: ACK, opts: [dss({ flags: 0x03, dataAck: keyIdsn(KA, 1) + 11n })] },
+      ];
+    };
+    /** ADD_ADDR from the server on the initial subflow, with the v1 HMAC (sender key B, receiver key A). */
+    const addAddr = (addressId: number, address: string, port?: number): Pkt => ({
+      from: 's',
+      seq: 5001,
+      ack: 1011,
+      flags: ACK,
+      opts: [{ type: 'ADD_ADDR', version: 1, echo: false, ipVersion: 4, addressId, address, ...(port !== undefined ? { port } : {}), truncatedHmac: addAddrHmac(KB, KA, addressId, address, port) }],
+    });
+    const removeAddr = (...addressIds: number[]): Pkt => ({ from: 's', seq: 5001, ack: 1011, flags: ACK, opts: [{ type: 'REMOVE_ADDR', addressIds }] });
+
+    it('MPC-004: extensibility bit B set in the SYN (warning); the baseline has B = 0', async () => {
+      const p = base();
+      p[0]!.opts = [mpc({ flags: 0x41 })];
+      const r = await run(p);
+      expect(r.errors).toEqual([]);
+      expect(r.warnings).toEqual(['MPC-004@1']);
+      expect((await run(base())).warnings).not.toContain('MPC-004@1');
+    });
+
+    it('MPC-006: third ACK sets A although neither SYN nor SYN/ACK did (warning); A in all three passes', async () => {
+      const p = base();
+      p[2]!.opts = [mpc({ sendersKey: KA, receiversKey: KB, flags: 0x81 })];
+      const r = await run(p);
+      expect(r.warnings).toEqual(['MPC-006@3']);
+      const q = base();
+      for (const i of [0, 1, 2]) q[i]!.opts = [mpc({ ...(q[i]!.opts[0] as object), flags: 0x81 })];
+      expect((await run(q)).warnings).not.toContain('MPC-006@3');
+    });
+
+    it('MPC-008: checksums negotiated but MP_CAPABLE with data has no checksum (22 bytes); with one (24) it passes', async () => {
+      const p = base();
+      for (const i of [0, 1, 2, 3]) p[i]!.opts = [mpc({ ...(p[i]!.opts[0] as object), flags: 0x81 })];
+      expect((await run(p)).errors).toContain('MPC-008@4');
+      const q = base();
+      for (const i of [0, 1, 2, 3]) q[i]!.opts = [mpc({ ...(q[i]!.opts[0] as object), flags: 0x81, ...(i === 3 ? { checksum: 0 } : {}) })];
+      // (The checksum value itself is DSS-002's matter.)
+      expect((await run(q)).errors).not.toContain('MPC-008@4');
+    });
+
+    it('MPC-011: a key of 0, and one key on two connections (warnings); distinct keys pass', async () => {
+      expect((await run(base(0n))).warnings).toContain('MPC-011@1');
+      const second = base(KA, 0x2122232425262728n).map((x) => ({ ...x, port: 40009 }));
+      const reuse = await run([...base(), ...second]);
+      expect(reuse.warnings.filter((w) => w.startsWith('MPC-011'))).toEqual(['MPC-011@6']);
+      const distinct = base(0x3132333435363738n, 0x2122232425262728n).map((x) => ({ ...x, port: 40009 }));
+      expect((await run([...base(), ...distinct])).warnings.filter((w) => w.startsWith('MPC-011'))).toEqual([]);
+    });
+
+    it('MPC-014: a SYN carrying data with MP_CAPABLE (TFO) is info; the baseline SYN is not', async () => {
+      const p = base();
+      p[0]!.payload = 10;
+      expect((await run(p)).infos).toContain('MPC-014@1');
+      expect((await run(base())).infos.filter((i) => i.startsWith('MPC-014'))).toEqual([]);
+    });
+
+    it('JOIN-007: the client uses address ID 2 for two addresses without REMOVE_ADDR (warning); two IDs pass', async () => {
+      const j1 = joinWith({ port: 40001, addressId: 2, ri: 0x01010101, rr: 0x02020202 });
+      const j2 = joinWith({ port: 40002, cip: '10.0.0.3', addressId: 2, ri: 0x03030303, rr: 0x04040404 });
+      const r = await run([...base(), ...j1, ...j2]);
+      expect(r.errors).toEqual([]);
+      expect(r.warnings).toEqual(['JOIN-007@1']);
+      const j3 = joinWith({ port: 40002, cip: '10.0.0.3', addressId: 3, ri: 0x03030303, rr: 0x04040404 });
+      expect((await run([...base(), ...j1, ...j3])).warnings).toEqual([]);
+    });
+
+    it('JOIN-011: a join to a port the server never announced is info; announced with ADD_ADDR it passes', async () => {
+      const j = joinWith({ port: 40001, sport: 5202, addressId: 2, ri: 0x01010101, rr: 0x02020202 });
+      const r = await run([...base(), ...j]);
+      expect(r.infos).toContain('JOIN-011@6');
+      const ok = await run([...base(), addAddr(1, '10.0.0.2', 5202), ...j]);
+      expect(ok.errors).toEqual([]);
+      expect(ok.infos.filter((i) => i.startsWith('JOIN-011') || i.startsWith('ADDR-004'))).toEqual([]);
+    });
+
+    it('ADDR-004: a join to an announced address on another port than announced is info; the announced port, or the initial address+port, pass', async () => {
+      const announce = addAddr(1, '10.0.0.4', 5202);
+      const wrong = joinWith({ port: 40001, sip: '10.0.0.4', sport: 5201, addressId: 2, ri: 0x01010101, rr: 0x02020202 });
+      expect((await run([...base(), announce, ...wrong])).infos).toContain('ADDR-004@7');
+      const right = joinWith({ port: 40001, sip: '10.0.0.4', sport: 5202, addressId: 2, ri: 0x01010101, rr: 0x02020202 });
+      expect((await run([...base(), announce, ...right])).infos.filter((i) => i.startsWith('ADDR-004'))).toEqual([]);
+      // The initial address announced again with another port: a join to the initial address and port is still fine.
+      const initial = joinWith({ port: 40001, addressId: 2, ri: 0x01010101, rr: 0x02020202 });
+      expect((await run([...base(), addAddr(1, '10.0.0.2', 5202), ...initial])).infos.filter((i) => i.startsWith('ADDR-004'))).toEqual([]);
+    });
+
+    it('ADDR-003: address ID 5 re-announced with another address without REMOVE_ADDR (warning); with REMOVE_ADDR between it passes', async () => {
+      // (The client never echoes these ADD_ADDRs: ADDR-002 warnings as well, left out here.)
+      const addr3 = (w: string[]): string[] => w.filter((x) => x.startsWith('ADDR-003'));
+      const r = await run([...base(), addAddr(5, '10.0.0.4'), addAddr(5, '10.0.0.5')]);
+      expect(addr3(r.warnings)).toEqual(['ADDR-003@7']);
+      expect(r.warnings.filter((x) => !x.startsWith('ADDR-00'))).toEqual([]);
+      expect(addr3((await run([...base(), addAddr(5, '10.0.0.4'), removeAddr(5), addAddr(5, '10.0.0.5')])).warnings)).toEqual([]);
+    });
+
+    it('ADDR-007: REMOVE_ADDR of an address ID the server never used is info; of an announced one it passes', async () => {
+      expect((await run([...base(), removeAddr(9)])).infos).toContain('ADDR-007@6');
+      expect((await run([...base(), addAddr(5, '10.0.0.4'), removeAddr(5)])).infos.filter((i) => i.startsWith('ADDR-007'))).toEqual([]);
+    });
+
+    it(`SEC-001: ${SEC001_THRESHOLD} MP_JOIN SYNs with distinct unknown tokens from one source (warning); one fewer passes`, async () => {
+      const syns = (n: number): Pkt[] =>
+        Array.from({ length: n }, (_, i) => ({ from: 'c' as const, cip: '10.0.0.9', port: 41000 + i, seq: 100, ack: 0, flags: SYN, opts: [{ type: 'MP_JOIN' as const, form: 'syn' as const, addressId: 1, receiversToken: 0x7000 + i, sendersRandom: i + 1 }] }));
+      const r = await run([...base(), ...syns(SEC001_THRESHOLD)]);
+      expect(r.warnings).toEqual(['SEC-001@6']);
+      expect((await run([...base(), ...syns(SEC001_THRESHOLD - 1)])).warnings).toEqual([]);
+    });
+
+    it('RST-003: an RST after MP_FAIL without MP_TCPRST (warning); with MP_TCPRST reason 0x06 it passes', async () => {
+      const fail: Pkt = { from: 's', seq: 5001, ack: 1011, flags: ACK, opts: [dss({ flags: 0x03, dataAck: keyIdsn(KA, 1) + 11n }), { type: 'MP_FAIL', dataSequenceNumber: keyIdsn(KA, 1) + 1n }] };
+      const r = await run([...base(), fail, { from: 'c', seq: 1011, ack: 5001, flags: RST, opts: [] }]);
+      expect(r.warnings).toContain('RST-003@7');
+      const ok = await run([...base(), fail, { from: 'c', seq: 1011, ack: 5001, flags: RST, opts: [{ type: 'MP_TCPRST', flags: 0, transient: false, reason: 6 }] }]);
+      expect(ok.warnings.filter((w) => w.startsWith('RST-003'))).toEqual([]);
     });
   });
 });
