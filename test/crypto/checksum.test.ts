@@ -59,6 +59,25 @@ describe('OnesComplementSum', () => {
       }),
     );
   });
+  it('views at any byte offset of a larger buffer sum like a copy (property: the word loop reads through the ArrayBuffer)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(9), fc.nat(9), (bytes, pre, post) => {
+        const host = new Uint8Array(pre + bytes.length + post).fill(0x5a);
+        host.set(bytes, pre);
+        const v = host.subarray(pre, pre + bytes.length);
+        expect(new OnesComplementSum().add(v).folded()).toBe(naive(bytes));
+        expect(new OnesComplementSum().add(host, pre, pre + bytes.length).folded()).toBe(naive(bytes));
+      }),
+    );
+  });
+  it('a 9 MiB payload of 0xff (sums beyond 2^40, folded between word blocks) equals the reference', () => {
+    const big = new Uint8Array(9 * 1024 * 1024 + 3).fill(0xff);
+    big[5] = 0x12;
+    expect(new OnesComplementSum().add(big).folded()).toBe(naive(big));
+    // and split in three odd chunks
+    const s = new OnesComplementSum().add(big, 0, 1_000_001).add(big, 1_000_001, 7_777_777).add(big, 7_777_777);
+    expect(s.folded()).toBe(naive(big));
+  });
   it('pseudo-header words equal the 16 serialized bytes', () => {
     fc.assert(
       fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.nat(0xffffffff), fc.nat(0xffff), fc.nat(0xffff), (dsn, ssn, dll, ck) => {
