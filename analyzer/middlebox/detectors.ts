@@ -19,6 +19,7 @@ import type { TcpSegment } from '../wire/types.js';
 import { TcpFlag } from '../wire/types.js';
 import type { DssOption } from '../wire/mptcp/types.js';
 import type { Detector, FindingInput, FinishContext, RuleContext, RuleSession } from '../../conformance/registry.js';
+import { BoundedNumberMap } from '../timeline/queue.js';
 import { STRIP_NOP_RUN, longestNopRun, payloadHash } from './option-space.js';
 
 /** Rule IDs this module may emit. */
@@ -94,7 +95,7 @@ interface FlowMbx {
 
 /** Per connection direction: first transmissions by DSN (low 32 bits) → payload hash. */
 interface DsnTable {
-  map: Map<number, { len: number; hash: number; frame: number }>;
+  map: BoundedNumberMap<{ len: number; hash: number; frame: number }>;
 }
 
 function newDir(): DirState {
@@ -357,7 +358,7 @@ export class MiddleboxSession implements RuleSession {
       const key = `${root.tcpStream}|${host}`;
       t = this.dsnTables.get(key);
       if (t === undefined) {
-        t = { map: new Map() };
+        t = { map: new BoundedNumberMap(MAX_DSN_HASHES) };
         this.dsnTables.set(key, t);
       }
       me.dsnTable = t;
@@ -367,10 +368,6 @@ export class MiddleboxSession implements RuleSession {
     const h = payloadHash(frame.data, seg.payloadOffset, seg.payloadLength);
     const prev = t.map.get(dsn);
     if (prev === undefined) {
-      if (t.map.size >= MAX_DSN_HASHES) {
-        const oldest = t.map.keys().next().value;
-        if (oldest !== undefined) t.map.delete(oldest);
-      }
       t.map.set(dsn, { len: seg.payloadLength, hash: h, frame: seg.frame });
       return;
     }

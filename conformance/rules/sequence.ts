@@ -15,6 +15,7 @@
 import { OnesComplementSum } from '../../analyzer/crypto/index.js';
 import type { Dir, FlowState } from '../../analyzer/model/flow.js';
 import type { TimelineHooks } from '../../analyzer/timeline/types.js';
+import { BoundedNumberMap } from '../../analyzer/timeline/queue.js';
 import type { ConnectionView, FinishContext, RuleContext } from '../registry.js';
 import { registerDetector } from '../registry.js';
 import { FlowMap, isRst, isSyn, isnOf, relSeq } from './util.js';
@@ -63,7 +64,7 @@ interface ConnDir {
   lastAckStream: number;
   rightEdge: number | undefined;
   beyond: { frame: number; end: number; edge: number; flow: FlowState } | undefined;
-  sums: Map<number, { e: number; sum: number; stream: number; frame: number }>;
+  sums: BoundedNumberMap<{ e: number; sum: number; stream: number; frame: number }>;
 }
 
 interface ConnSt {
@@ -90,7 +91,7 @@ const newConnDir = (): ConnDir => ({
   lastAckStream: -1,
   rightEdge: undefined,
   beyond: undefined,
-  sums: new Map(),
+  sums: new BoundedNumberMap(MAX_SUMS),
 });
 
 const fold = (s: number): number => {
@@ -187,10 +188,6 @@ registerDetector({
         if ((dsn & 1) === 1) sum = swap16(sum);
         const prev = cd.sums.get(dsn);
         if (prev === undefined) {
-          if (cd.sums.size >= MAX_SUMS) {
-            const oldest = cd.sums.keys().next().value;
-            if (oldest !== undefined) cd.sums.delete(oldest);
-          }
           cd.sums.set(dsn, { e: dsnEnd, sum, stream: flow.tcpStream, frame: seg.frame });
         } else if (prev.e === dsnEnd && prev.stream !== flow.tcpStream) {
           if (fold(prev.sum) !== fold(sum)) {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { NumQueue } from '../../analyzer/timeline/queue.js';
+import { BoundedNumberMap, NumQueue } from '../../analyzer/timeline/queue.js';
 
 describe('NumQueue (typed-array FIFO of the RTT matchers)', () => {
   it('behaves like an array of records under any sequence of push / shift / set / clear', () => {
@@ -49,5 +49,24 @@ describe('NumQueue (typed-array FIFO of the RTT matchers)', () => {
     for (let i = 0; i < 500; i++) q.shift();
     expect(q.length).toBe(500);
     expect([q.get(0, 0), q.get(0, 1), q.get(499, 0), q.get(499, 1)]).toEqual([500, -500, 999, -999]);
+  });
+});
+
+describe('BoundedNumberMap (MBX-004 / DSS-006 first-transmission tables)', () => {
+  it('keeps the most recently inserted `limit` keys; updates keep their place (property, against a Map model)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 8 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), fc.integer()), { maxLength: 200 }), (limit, ops) => {
+        const m = new BoundedNumberMap<number>(limit);
+        const model = new Map<number, number>();
+        for (const [k, v] of ops) {
+          m.set(k, v);
+          if (!model.has(k) && model.size >= limit) model.delete(model.keys().next().value!);
+          model.set(k, v);
+          expect(m.size).toBe(model.size);
+        }
+        for (let k = 0; k <= 20; k++) expect(m.get(k)).toBe(model.get(k));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
