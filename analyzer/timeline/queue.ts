@@ -84,15 +84,22 @@ export class NumQueue {
  */
 export class BoundedNumberMap<V> {
   private readonly map = new Map<number, V>();
-  private readonly ring: Float64Array;
+  /** Keys in insertion order from `head` (a ring; grows by doubling up to `limit`, so small tables stay small). */
+  private ring: Float64Array;
   private head = 0;
 
+  /** @param limit most entries kept (≥ 1) */
   constructor(readonly limit: number) {
-    this.ring = new Float64Array(Math.max(1, limit));
+    this.ring = new Float64Array(Math.max(1, Math.min(8, limit)));
   }
 
   get size(): number {
     return this.map.size;
+  }
+
+  /** Key slots allocated: grows with the entries held, up to `limit` (one table per connection direction: a full-size ring each cost 64 KiB per connection). */
+  get capacity(): number {
+    return this.ring.length;
   }
 
   get(key: number): V | undefined {
@@ -103,11 +110,24 @@ export class BoundedNumberMap<V> {
   set(key: number, value: V): void {
     const m = this.map;
     if (!m.has(key)) {
-      const n = this.ring.length;
-      if (m.size >= n) m.delete(this.ring[this.head]!);
-      this.ring[this.head] = key;
-      this.head = (this.head + 1) % n;
+      const n = m.size;
+      if (n >= this.limit) {
+        // Full (the ring has exactly `limit` slots): the oldest key's slot takes the new key.
+        m.delete(this.ring[this.head]!);
+        this.ring[this.head] = key;
+        this.head = (this.head + 1) % this.ring.length;
+      } else {
+        if (n === this.ring.length) this.grow();
+        this.ring[(this.head + n) % this.ring.length] = key;
+      }
     }
     m.set(key, value);
+  }
+
+  /** Only while not full, when `head` is still 0 (it moves only once `limit` keys are held). */
+  private grow(): void {
+    const next = new Float64Array(Math.min(this.limit, this.ring.length * 2));
+    next.set(this.ring);
+    this.ring = next;
   }
 }
