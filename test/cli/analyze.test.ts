@@ -4,13 +4,13 @@
  * Expected values come from the fixtures' tshark sidecars and the manifest (tshark 4.0 + kernel counters).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CaptureAnalysis } from '../../analyzer/analyze.js';
 import { CSV_COLUMNS } from '../../cli/analyze.js';
 import { FIXTURES, REPO_ROOT, readSidecar } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const CLI = join(REPO_ROOT, 'bin', 'mptcpscope.js');
 const fx = (rel: string): string => join(FIXTURES, rel);
@@ -32,7 +32,7 @@ beforeAll(() => {
     const b = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, encoding: 'utf8' });
     if (b.status !== 0) throw new Error(`build failed: ${b.stdout}${b.stderr}`);
   }
-  tmp = mkdtempSync(join(tmpdir(), 'mptcpscope-cli-'));
+  tmp = tempDir('mptcpscope-cli-');
 });
 
 describe('analyze output', () => {

@@ -2,8 +2,6 @@
  * Helpers for conformance tests: run `checkFile` on fixtures, and make altered copies of real captures
  * (one byte flipped, payload cut by a snaplen) with PcapWriter.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCapture } from '../../analyzer/capture/open.js';
 import { PcapWriter } from '../../analyzer/capture/writer.js';
@@ -11,6 +9,7 @@ import { decodePacket } from '../../analyzer/wire/packet.js';
 import type { TcpSegment } from '../../analyzer/wire/types.js';
 import { type CheckResult, checkFile } from '../../conformance/engine.js';
 import { FIXTURES } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/tmp.js';
 
 export const fx = (rel: string): string => join(FIXTURES, rel);
 
@@ -22,7 +21,7 @@ export function checkFixture(rel: string): Promise<CheckResult> {
   return p;
 }
 
-export const tmp = (): string => mkdtempSync(join(tmpdir(), 'mptcpscope-conf-'));
+export const tmp = (): string => tempDir('mptcpscope-conf-');
 
 /**
  * Copy a capture to `dst` (classic pcap), letting `edit` change a frame: return new bytes, or undefined

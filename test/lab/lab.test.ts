@@ -5,8 +5,7 @@
  * lab.kernel.test.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -23,6 +22,7 @@ import {
 import { parseExpect } from '../../conformance/expect.js';
 import { parsePolicy } from '../../conformance/policy.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const CLI = join(REPO_ROOT, 'bin', 'mptcpscope.js');
 const LAB_SH = join(REPO_ROOT, 'fixtures/lab/lab.sh');
@@ -39,7 +39,7 @@ beforeAll(() => {
     const b = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, encoding: 'utf8' });
     if (b.status !== 0) throw new Error(`build failed: ${b.stdout}${b.stderr}`);
   }
-  tmp = mkdtempSync(join(tmpdir(), 'mptcpscope-lab-'));
+  tmp = tempDir('mptcpscope-lab-');
   writeFileSync(join(tmp, 'no-hook.sh'), '# a profile without dut_setup\nsetup() { :; }\n');
   writeFileSync(join(tmp, 'syntax.sh'), 'dut_setup() {\n  if then\n}\n');
   writeFileSync(join(tmp, 'good.sh'), 'dut_setup() { dut iptables -A FORWARD -j ACCEPT; }\n');

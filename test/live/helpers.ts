@@ -2,7 +2,7 @@
  * Helpers for the live-view tests: feed a real capture through FramePipeline + LiveState, and read the
  * tcpdump sidecar (gzip or plain) for MPTCP option facts (address IDs of MP_JOIN, REMOVE_ADDR frames).
  */
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,9 +30,13 @@ export function tcpdumpFacts(rel: string): Map<number, TcpdumpMptcp[]> {
   const base = join(FIXTURES, `${rel}.tcpdump.txt`);
   if (existsSync(base)) return parseTcpdumpOut(base);
   const dir = mkdtempSync(join(tmpdir(), 'mps-live-'));
-  const p = join(dir, 'out.txt');
-  writeFileSync(p, gunzipSync(readFileSync(`${base}.gz`)));
-  return parseTcpdumpOut(p);
+  try {
+    const p = join(dir, 'out.txt');
+    writeFileSync(p, gunzipSync(readFileSync(`${base}.gz`)));
+    return parseTcpdumpOut(p);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The MPTCP items of one frame in the tcpdump sidecar (empty when none). */

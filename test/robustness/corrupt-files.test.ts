@@ -6,8 +6,7 @@
  * before the cut are still reported). Built from a real capture: tcpdump's mptcp-v0.pcap.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CaptureAnalysis } from '../../analyzer/analyze.js';
@@ -19,6 +18,7 @@ import { formatIssue } from '../../analyzer/issue.js';
 import { checkAnalysis } from '../../fuzz/engine.js';
 import { REPO_ROOT, readSidecar } from '../helpers/fixtures.js';
 import { type CorruptCase, SOURCE, buildCases, sourceFrames } from './corrupt-cases.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const CLI = join(REPO_ROOT, 'bin', 'mptcpscope.js');
 function run(...args: string[]): { code: number; stdout: string; stderr: string } {
@@ -33,7 +33,7 @@ beforeAll(async () => {
   if (!existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js')) && spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT }).status !== 0) {
     throw new Error('build failed');
   }
-  cases = await buildCases(mkdtempSync(join(tmpdir(), 'mptcpscope-corrupt-')));
+  cases = await buildCases(tempDir('mptcpscope-corrupt-'));
   frames = await sourceFrames();
 }, 180_000);
 

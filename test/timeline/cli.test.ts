@@ -3,13 +3,13 @@
  * JSON timelines + metrics, plots (SVG and PNG files), bad options. Expected values from tshark sidecars.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TIMELINE_CSV_COLUMNS, type TimelineJson } from '../../cli/timeline.js';
 import { FIXTURES, REPO_ROOT, readSidecar } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const CLI = join(REPO_ROOT, 'bin', 'mptcpscope.js');
 const REL = 'shared-linux/15b-csum-corrupt-2sf.client.pcap';
@@ -61,7 +61,7 @@ describe('timeline CLI', () => {
   });
 
   it('--plot --png: SVG and PNG files per connection direction', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mptcpscope-plot-'));
+    const dir = tempDir('mptcpscope-plot-');
     const r = run(join(FIXTURES, REL), '--plot', dir, '--png');
     expect(r.code, r.stderr).toBe(0);
     for (const n of ['connection-0-c2s-sequence', 'connection-0-c2s-throughput']) {

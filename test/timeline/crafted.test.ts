@@ -5,8 +5,7 @@
  * MP_CAPABLE with data as an implicit mapping (RFC 8684 §3.1); a reinjection built on purpose; and the
  * memory bound (live state independent of the number of packets).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeFile } from '../../analyzer/analyze.js';
@@ -18,12 +17,13 @@ import type { TimelineResult } from '../../analyzer/timeline/types.js';
 import type { DssOption, MpCapableOption } from '../../analyzer/wire/mptcp/types.js';
 import { TcpFlag } from '../../analyzer/wire/types.js';
 import { encodeMptcp, tcp4Frame } from '../helpers/packet-builder.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const C = '10.9.0.1';
 const S = '10.9.0.2';
 const CP = 40000;
 const SP = 5201;
-const tmp = mkdtempSync(join(tmpdir(), 'mptcpscope-timeline-'));
+const tmp = tempDir('mptcpscope-timeline-');
 let fileNo = 0;
 
 interface Seg {
