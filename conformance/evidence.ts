@@ -63,7 +63,6 @@ export interface RuleEvidenceRow {
 export async function measureRuleEvidence(repoRoot: string): Promise<RuleEvidenceRow[]> {
   const fixtures = join(repoRoot, 'fixtures');
   const rows = new Map<string, RuleEvidenceRow>(RULES.map((r) => [r.id, { id: r.id, firedOn: [], heldOn: [], silentOnClean: 0, tests: [] }]));
-  let cleanCount = 0;
   for (const rel of listFixtureCaptures(fixtures)) {
     const clean = isCleanCapture(rel);
     const r = await checkFile(join(fixtures, rel));
@@ -75,7 +74,6 @@ export async function measureRuleEvidence(repoRoot: string): Promise<RuleEvidenc
     }
     for (const [id, counts] of fired) rows.get(id)?.firedOn.push({ capture: rel, clean, counts });
     if (!clean) continue;
-    cleanCount++;
     for (const row of rows.values()) if (!fired.has(row.id)) row.silentOnClean++;
     const passes = new Map<string, number>();
     for (const p of r.passes) passes.set(p.id, (passes.get(p.id) ?? 0) + p.count);
@@ -91,12 +89,14 @@ export async function measureRuleEvidence(repoRoot: string): Promise<RuleEvidenc
     const re = new RegExp(`\\b${row.id}\\b`);
     for (const [name, text] of texts) if (re.test(text)) row.tests.push(name.replace(/^test\//, ''));
   }
-  cleanCaptures = cleanCount;
   return [...rows.values()];
 }
 
-/** Clean captures seen by the last {@link measureRuleEvidence} (for the rendering). */
-let cleanCaptures = 0;
+/** Clean captures measured: for any rule, those where it fired plus those where it was silent. */
+function cleanCaptureCount(rows: RuleEvidenceRow[]): number {
+  const r = rows[0];
+  return r === undefined ? 0 : r.silentOnClean + r.firedOn.filter((f) => f.clean).length;
+}
 
 const MAX_LISTED = 4;
 
@@ -115,6 +115,7 @@ const sev = (c: RuleEvidenceRow['firedOn'][number]['counts']): string =>
 /** Markdown table of the measurement (deterministic: no times, no machine facts). */
 export function renderRuleEvidence(rows: RuleEvidenceRow[]): string {
   const sevOf = new Map(RULES.map((r) => [r.id, r]));
+  const cleanCaptures = cleanCaptureCount(rows);
   const out: string[] = [];
   out.push('# Rule evidence: which fixture triggers each rule, and where it must not fire');
   out.push('');

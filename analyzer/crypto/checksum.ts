@@ -9,9 +9,7 @@
  * The DLL in the pseudo-header is the option's value (including +1 for a DATA_FIN), while only the
  * mapping's payload bytes (DLL − 1 with DATA_FIN) are summed.
  */
-
-let viewBuffer: ArrayBufferLike | undefined;
-let view: DataView = new DataView(new ArrayBuffer(8));
+import { bufferView } from '../wire/bytes.js';
 
 /** Sum bound kept between calls; below it, a block of 2^20 32-bit words cannot pass 2^53 (exact doubles). */
 const SUM_BOUND = 2 ** 40;
@@ -23,7 +21,7 @@ const fold32 = (s: number): number => (s % 0x10000) + Math.floor(s / 0x10000);
 /**
  * Incremental RFC 1071 summer. Bytes may be fed in any number of chunks of any length: an odd
  * chunk's last byte pairs with the next chunk's first byte, as if the chunks were one buffer.
- * Hot path: big-endian 32-bit words through one cached DataView per ArrayBuffer (a 32-bit word is
+ * Hot path: big-endian 32-bit words through one cached DataView per ArrayBuffer (bufferView) (a 32-bit word is
  * congruent to the sum of its two 16-bit words modulo 0xFFFF, RFC 1071 §2(B)), folded per block.
  */
 export class OnesComplementSum {
@@ -40,12 +38,7 @@ export class OnesComplementSum {
       i++;
       this.odd = false;
     }
-    const buf = bytes.buffer;
-    if (buf !== viewBuffer) {
-      view = new DataView(buf);
-      viewBuffer = buf;
-    }
-    const dv = view;
+    const dv = bufferView(bytes);
     const base = bytes.byteOffset;
     const end4 = end - 3;
     while (i < end4) {

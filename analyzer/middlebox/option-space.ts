@@ -8,6 +8,7 @@
  */
 import type { Frame } from '../capture/types.js';
 import type { TcpSegment } from '../wire/types.js';
+import { bufferView } from '../wire/bytes.js';
 
 /** Shortest NOP/EOL run taken as a stripped option: the shortest MPTCP option (MP_CAPABLE SYN, v1) is 4 bytes. */
 export const STRIP_NOP_RUN = 4;
@@ -51,9 +52,6 @@ export function longestNopRun(seg: TcpSegment, frame: Frame | undefined): number
   return best;
 }
 
-let hashBuffer: ArrayBufferLike | undefined;
-let hashView: DataView = new DataView(new ArrayBuffer(4));
-
 /**
  * 32-bit hash of `data[offset, offset + length)`, mixed with the length: FNV-1a's step
  * (`h = (h ^ x) · 0x01000193 mod 2^32`) over big-endian 32-bit words, then the last 0–3 bytes one by one.
@@ -64,12 +62,7 @@ let hashView: DataView = new DataView(new ArrayBuffer(4));
  * Caller guarantees `offset + length <= data.length`.
  */
 export function payloadHash(data: Uint8Array, offset: number, length: number): number {
-  const buf = data.buffer;
-  if (buf !== hashBuffer) {
-    hashView = new DataView(buf);
-    hashBuffer = buf;
-  }
-  const dv = hashView;
+  const dv = bufferView(data);
   let h = 0x811c9dc5 ^ length;
   let p = data.byteOffset + offset;
   const end = p + length;

@@ -33,17 +33,23 @@ let cachedBuffer: ArrayBufferLike | undefined;
 let cachedBufferView: DataView = cachedView;
 
 /**
- * Unsigned 64-bit big-endian value at `o`. Caller guarantees `o + 8 <= bytes.length`.
- * Reads through one `DataView` per underlying `ArrayBuffer` (frames are subarrays of the reader's
- * reused work buffer, so this is one view per buffer, not per frame: a view per frame cost 15 % of decoding).
+ * A `DataView` over the whole `ArrayBuffer` behind `b` (index it with `b.byteOffset + o`), created once
+ * per distinct buffer and cached. Frames are subarrays of the reader's reused work buffer, so this is one
+ * view per buffer, not per frame (a view per frame cost 15 % of decoding). Used by the word loops that
+ * read every payload byte (u64, payloadHash, OnesComplementSum).
  */
-export function u64(b: Uint8Array, o: number): bigint {
+export function bufferView(b: Uint8Array): DataView {
   const buf = b.buffer;
   if (buf !== cachedBuffer) {
     cachedBufferView = new DataView(buf);
     cachedBuffer = buf;
   }
-  return cachedBufferView.getBigUint64(b.byteOffset + o, false);
+  return cachedBufferView;
+}
+
+/** Unsigned 64-bit big-endian value at `o`, through {@link bufferView}. Caller guarantees `o + 8 <= bytes.length`. */
+export function u64(b: Uint8Array, o: number): bigint {
+  return bufferView(b).getBigUint64(b.byteOffset + o, false);
 }
 
 /**
