@@ -340,33 +340,40 @@ interface ConnState {
  * segment (after the close) had to be counted.
  */
 interface Frozen {
-  /** {@link Shapes.encode}d `[ConnectionTimeline, {tcpStream: [dir 0, dir 1] LogHistogram.pack()}]`, as JSON. */
+  /** {@link Shapes.encode}d ConnectionTimeline, as JSON (undefined once thawed into `obj`). */
   json: string | undefined;
+  /** The packed SEQ→ACK RTT histograms, `{tcpStream: [dir 0, dir 1] LogHistogram.pack()}` as JSON (read alone by rttHistogram). */
+  hist: string;
   /** Decoded form, once a late segment had to be counted (json is then undefined). */
-  obj: [ConnectionTimeline, Record<string, [number[], number[]]>] | undefined;
+  obj: ConnectionTimeline | undefined;
 }
 
 /**
  * Key-less encoding of plain JSON values for the summaries of finished connections: an object becomes
- * `["#n", value, …]` where shape n (a key list shared by every summary) names the values. Arrays of the
+ * `["#n", value, …]` where shape n (a key list shared by every summary) names the values; an object keyed
+ * by numbers (a key set of its own) becomes `["#*", key, value, …]`. Arrays of the
  * timeline never start with a string, so the form is unambiguous. About half the size of JSON with keys.
  */
 class Shapes {
-  private readonly ids = new Map<string, number>();
+  /** Shape ids by first key (candidates compared key by key: no signature string per object). */
+  private readonly byHead = new Map<string, number[]>();
   private readonly keys: string[][] = [];
+  /** Per shape, a compiled decoder building the object as one literal (fast properties, unlike keyed stores). */
+  private readonly makers: ((v: unknown[], d: (x: unknown) => unknown) => unknown)[] = [];
+  private readonly dec = (x: unknown): unknown => this.decode(x);
 
   encode(v: unknown): unknown {
     if (Array.isArray(v)) return v.map((x) => this.encode(x));
     if (v === null || typeof v !== 'object') return v;
     const ks = Object.keys(v);
-    const sig = ks.join(',');
-    let id = this.ids.get(sig);
-    if (id === undefined) {
-      id = this.keys.length;
-      this.keys.push(ks);
-      this.ids.set(sig, id);
+    const c = ks.length > 0 ? ks[0]!.charCodeAt(0) : 0;
+    if (c >= 48 && c <= 57) {
+      // Keyed by numbers (bytesBySubflow: tcp.stream → bytes): a key set per connection, so no shared shape.
+      const out: unknown[] = ['#*'];
+      for (const k of ks) out.push(k, this.encode((v as Record<string, unknown>)[k]));
+      return out;
     }
-    const out: unknown[] = [`#${id}`];
+    const out: unknown[] = [`#${this.shapeOf(ks)}`];
     for (const k of ks) out.push(this.encode((v as Record<string, unknown>)[k]));
     return out;
   }
@@ -375,12 +382,38 @@ class Shapes {
     if (!Array.isArray(v)) return v;
     const h = v[0];
     if (typeof h === 'string' && h.charCodeAt(0) === 35) {
-      const ks = this.keys[Number(h.slice(1))]!;
-      const o: Record<string, unknown> = {};
-      for (let i = 0; i < ks.length; i++) o[ks[i]!] = this.decode(v[i + 1]);
-      return o;
+      if (h === '#*') {
+        const o: Record<string, unknown> = {};
+        for (let i = 1; i + 1 < v.length; i += 2) o[v[i] as string] = this.decode(v[i + 1]);
+        return o;
+      }
+      return this.makers[Number(h.slice(1))]!(v, this.dec);
     }
-    return v.map((x) => this.decode(x));
+    return v.map(this.dec);
+  }
+
+  private shapeOf(ks: string[]): number {
+    const head = ks[0] ?? '';
+    let cands = this.byHead.get(head);
+    if (cands !== undefined) {
+      for (const id of cands) {
+        const o = this.keys[id]!;
+        if (o.length !== ks.length) continue;
+        let i = 0;
+        while (i < ks.length && o[i] === ks[i]) i++;
+        if (i === ks.length) return id;
+      }
+    } else {
+      cands = [];
+      this.byHead.set(head, cands);
+    }
+    const id = this.keys.length;
+    this.keys.push(ks);
+    cands.push(id);
+    const body = ks.map((k, i) => `${JSON.stringify(k)}: d(v[${i + 1}])`).join(', ');
+    // Keys are the timeline's own property names; JSON.stringify quotes them, so none can escape the literal.
+    this.makers.push(new Function('v', 'd', `return { ${body} };`) as (v: unknown[], d: (x: unknown) => unknown) => unknown);
+    return id;
   }
 }
 
@@ -494,7 +527,8 @@ export class TimelineObserver implements SegmentObserver {
   private frozenCount = 0;
   private readonly frozenByFlow = new WeakMap<FlowState, Frozen>();
   private readonly frozenByStream = new Map<number, Frozen>();
-  private readonly closing: ConnState[] = [];
+  /** Closed connections in closing order; entries before closingHead are done (cleared, so frozen ones are not kept alive). */
+  private readonly closing: (ConnState | undefined)[] = [];
   private closingHead = 0;
   private readonly shapes = new Shapes();
   private histCache: [Frozen, Record<string, [number[], number[]]>] | undefined;
@@ -837,7 +871,7 @@ export class TimelineObserver implements SegmentObserver {
     while (this.closingHead < this.closing.length) {
       const c = this.closing[this.closingHead]!;
       if (time - c.lastTime <= this.linger && (this.closing.length - this.closingHead <= MAX_CLOSING || this.linger === Number.POSITIVE_INFINITY)) break;
-      this.closingHead++;
+      this.closing[this.closingHead++] = undefined;
       c.closing = false;
       if (this.conns.get(c.root) === c && c.subflows.every((x) => x.compacted)) this.freeze(c);
     }
@@ -855,7 +889,7 @@ export class TimelineObserver implements SegmentObserver {
     const ct = this.connTimeline(c, undefined);
     const hist: Record<string, [number[], number[]]> = {};
     for (const sf of c.subflows) hist[sf.flow.tcpStream] = [sf.dirs[0].rtt.pack(), sf.dirs[1].rtt.pack()];
-    const fz: Frozen = { json: JSON.stringify(this.shapes.encode([ct, hist])), obj: undefined };
+    const fz: Frozen = { json: JSON.stringify(this.shapes.encode(ct)), hist: JSON.stringify(hist), obj: undefined };
     for (const cd of c.dirs) this.live -= cd.sent.length - cd.sentHead + cd.holes.length + cd.pending.length;
     this.conns.delete(c.root);
     if (this.lastSf?.conn === c) this.lastSf = undefined;
@@ -879,7 +913,7 @@ export class TimelineObserver implements SegmentObserver {
     if (fz === undefined) return;
     fz.obj ??= this.thaw(fz);
     fz.json = undefined;
-    const [ct] = fz.obj;
+    const ct = fz.obj;
     const d = ct.subflows.find((s) => s.tcpStream === flow.tcpStream)?.dirs[dir];
     if (d === undefined) return;
     d.packets++;
@@ -1481,7 +1515,7 @@ export class TimelineObserver implements SegmentObserver {
     if (sf !== undefined) return sf.dirs[dir].rtt;
     const fz = this.frozenByStream.get(tcpStream);
     if (fz === undefined) return undefined;
-    if (this.histCache?.[0] !== fz) this.histCache = [fz, this.thaw(fz)[1]];
+    if (this.histCache?.[0] !== fz) this.histCache = [fz, JSON.parse(fz.hist) as Record<string, [number[], number[]]>];
     const h = this.histCache[1][String(tcpStream)];
     return h === undefined ? undefined : LogHistogram.unpack(h[dir]);
   }
@@ -1509,7 +1543,7 @@ export class TimelineObserver implements SegmentObserver {
     const out: ConnectionTimeline[] = [];
     for (const c of this.conns.values()) out.push(this.connTimeline(c, connId));
     for (const fz of this.frozen) {
-      const ct = fz.obj !== undefined ? structuredClone(fz.obj[0]) : this.thaw(fz)[0];
+      const ct = fz.obj !== undefined ? structuredClone(fz.obj) : this.thaw(fz);
       const ids = connId.get(ct.rootTcpStream);
       if (ids !== undefined) ct.connection = ids.conn;
       for (const s of ct.subflows) {
@@ -1526,10 +1560,9 @@ export class TimelineObserver implements SegmentObserver {
   }
 
   /** The decoded summary of a finished connection (a fresh copy unless it was thawed for a late segment). */
-  private thaw(fz: Frozen): [ConnectionTimeline, Record<string, [number[], number[]]>] {
+  private thaw(fz: Frozen): ConnectionTimeline {
     if (fz.obj !== undefined) return fz.obj;
-    const v = this.shapes.decode(JSON.parse(fz.json!)) as [ConnectionTimeline, Record<string, [number[], number[]]>];
-    return v;
+    return this.shapes.decode(JSON.parse(fz.json!)) as ConnectionTimeline;
   }
 
   /** One connection's timeline (labelled with the analyze model's ids when `connId` is given). */
