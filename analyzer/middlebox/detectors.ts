@@ -20,7 +20,7 @@ import { TcpFlag } from '../wire/types.js';
 import type { DssOption } from '../wire/mptcp/types.js';
 import type { Detector, FindingInput, FinishContext, RuleContext, RuleSession } from '../../conformance/registry.js';
 import { BoundedNumberMap } from '../timeline/queue.js';
-import { STRIP_NOP_RUN, longestNopRun, payloadHash } from './option-space.js';
+import { STRIP_NOP_RUN, longestNopRun, segmentPayloadDigest } from './option-space.js';
 
 /** Rule IDs this module may emit. */
 export const MIDDLEBOX_RULES = ['MBX-001', 'MBX-002', 'MBX-003', 'MBX-004', 'MBX-005', 'MBX-006', 'MBX-007', 'MBX-008', 'MBX-009'] as const;
@@ -365,7 +365,7 @@ export class MiddleboxSession implements RuleSession {
     }
     // Low 32 bits of DSN + off (0 ≤ off < Data-Level Length): one bigint conversion, then number arithmetic.
     const dsn = (Number(BigInt.asUintN(32, m.dataSequenceNumber)) + off) >>> 0;
-    const h = payloadHash(frame.data, seg.payloadOffset, seg.payloadLength);
+    const h = segmentPayloadDigest(seg, frame.data).hash;
     const prev = t.map.get(dsn);
     if (prev === undefined) {
       t.map.set(dsn, { len: seg.payloadLength, hash: h, frame: seg.frame });

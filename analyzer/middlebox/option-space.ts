@@ -70,3 +70,48 @@ export function payloadHash(data: Uint8Array, offset: number, length: number): n
   for (; p < end; p++) h = Math.imul(h ^ dv.getUint8(p), 0x01000193);
   return h >>> 0;
 }
+
+/** What {@link segmentPayloadDigest} returns: both digests of one segment's whole payload. */
+export interface PayloadDigest {
+  /** {@link payloadHash} of the payload (MBX-004). */
+  readonly hash: number;
+  /** RFC 1071 ones'-complement sum of the payload, folded to 16 bits, not complemented; an odd last byte padded with zero (DSS-006). */
+  readonly sum: number;
+}
+
+const digest = { hash: 0, sum: 0 };
+let digestSeg: TcpSegment | undefined;
+
+/**
+ * The two digests two rules take of the same payload, in one pass over its bytes: {@link payloadHash}
+ * (MBX-004, reinjected bytes vs the first transmission) and the folded ones'-complement sum
+ * (`new OnesComplementSum().add(…).folded()`, DSS-006, reinjected sums on two subflows). Both read every
+ * payload byte of every data segment, so live's per-byte cost was two passes.
+ *
+ * Covers `data[seg.payloadOffset, seg.payloadOffset + seg.payloadLength)`: the caller guarantees the
+ * payload was captured whole. Cached for the last segment object asked about (the rules ask one after
+ * the other about the segment being processed); the returned object is overwritten by the next call.
+ */
+export function segmentPayloadDigest(seg: TcpSegment, data: Uint8Array): PayloadDigest {
+  if (seg === digestSeg) return digest;
+  const len = seg.payloadLength;
+  const dv = bufferView(data);
+  let p = data.byteOffset + seg.payloadOffset;
+  const end = p + len;
+  let h = 0x811c9dc5 ^ len;
+  // At most 16 384 words of a 64 KiB segment: the sum stays below 2^46, exact in a double without folding.
+  let s = 0;
+  for (const end4 = end - 3; p < end4; p += 4) {
+    const w = dv.getInt32(p);
+    h = Math.imul(h ^ w, 0x01000193);
+    s += w >>> 0;
+  }
+  for (let q = p; q < end; q++) h = Math.imul(h ^ dv.getUint8(q), 0x01000193);
+  for (; p + 1 < end; p += 2) s += dv.getUint16(p);
+  if (p < end) s += dv.getUint8(p) << 8;
+  while (s > 0xffff) s = (s % 0x10000) + Math.floor(s / 0x10000);
+  digest.hash = h >>> 0;
+  digest.sum = s;
+  digestSeg = seg;
+  return digest;
+}

@@ -19,6 +19,7 @@ import { BoundedNumberMap } from '../../analyzer/timeline/queue.js';
 import type { ConnectionView, FinishContext, RuleContext } from '../registry.js';
 import { registerDetector } from '../registry.js';
 import { FlowMap, isRst, isSyn, isnOf, relSeq } from './util.js';
+import { segmentPayloadDigest } from '../../analyzer/middlebox/option-space.js';
 
 /** Payload sums kept per connection direction for DSS-006 (most recent first transmissions). */
 export const MAX_SUMS = 8192;
@@ -184,7 +185,8 @@ registerDetector({
         // DSS-006: compare payload sums of the same DSN range on two subflows.
         if (frame === undefined || seg.capturedPayloadLength < seg.payloadLength || c.flows.size < 2) return;
         const start = seg.payloadOffset + offset;
-        let sum = new OnesComplementSum().add(frame.data, start, start + (dsnEnd - dsn)).folded();
+        // The whole payload (the usual piece): the sum MBX-004's hash is computed with, in one pass.
+        let sum = offset === 0 && dsnEnd - dsn === seg.payloadLength ? segmentPayloadDigest(seg, frame.data).sum : new OnesComplementSum().add(frame.data, start, start + (dsnEnd - dsn)).folded();
         if ((dsn & 1) === 1) sum = swap16(sum);
         const prev = cd.sums.get(dsn);
         if (prev === undefined) {

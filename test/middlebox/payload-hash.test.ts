@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { payloadHash } from '../../analyzer/middlebox/option-space.js';
+import { OnesComplementSum } from '../../analyzer/crypto/checksum.js';
+import { payloadHash, segmentPayloadDigest } from '../../analyzer/middlebox/option-space.js';
+import type { TcpSegment } from '../../analyzer/wire/types.js';
 
 /** Bytewise FNV-1a step over big-endian words then tail bytes: the documented definition, written plainly. */
 function reference(bytes: Uint8Array): number {
@@ -40,5 +42,36 @@ describe('payloadHash (MBX-004 reinjection comparison, diff matching)', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('segmentPayloadDigest gives payloadHash and the folded ones\' complement sum of the payload, in one pass, per segment', () => {
+    // RFC 1071 written plainly: 16-bit big-endian words, an odd last byte padded with zero, end-around carry.
+    const rfc1071 = (b: Uint8Array): number => {
+      let s = 0;
+      for (let i = 0; i < b.length; i += 2) s += (b[i]! << 8) | (b[i + 1] ?? 0);
+      while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+      return s;
+    };
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), fc.nat(7), fc.nat(5), (payload, pre, post) => {
+        const host = new Uint8Array(pre + payload.length + post).fill(0xa5);
+        host.set(payload, pre);
+        const seg = { payloadOffset: pre, payloadLength: payload.length } as TcpSegment;
+        const d = segmentPayloadDigest(seg, host);
+        expect(d.hash).toBe(reference(payload));
+        expect(d.sum).toBe(rfc1071(payload));
+        expect(d.sum).toBe(new OnesComplementSum().add(payload).folded());
+      }),
+      { numRuns: 500 },
+    );
+    // Cached per segment object: the same object returns the first answer; another segment is computed anew.
+    const a = new Uint8Array([1, 2, 3, 4, 5]);
+    const segA = { payloadOffset: 0, payloadLength: 5 } as TcpSegment;
+    const first = { ...segmentPayloadDigest(segA, a) };
+    a[0] = 9;
+    expect(segmentPayloadDigest(segA, a)).toEqual(first);
+    const segB = { payloadOffset: 0, payloadLength: 5 } as TcpSegment;
+    expect(segmentPayloadDigest(segB, a).hash).toBe(reference(a));
+    expect(segmentPayloadDigest(segB, a).hash).not.toBe(first.hash);
   });
 });
