@@ -1188,6 +1188,8 @@ export class TimelineObserver implements SegmentObserver {
     const a = cd.sent;
     let lo = cd.sentHead;
     let hi = a.length;
+    // New data starts at or above every record: all of them start below e (no search over the window).
+    if (hi > lo && a[hi - 1]!.s < e) lo = hi;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (a[mid]!.s < e) lo = mid + 1;
