@@ -1,7 +1,7 @@
 /**
  * Does `mptcpscope live -i` keep up with a saturating MPTCP transfer over veth?
  *
- *   node dist/bench/live-keepup.js [--seconds 5] [--offload on|off] [--subflows 1|2] [--rate BYTES_PER_S] [--no-tcpdump] [--buffer-size BYTES] [--no-timeline] [--no-findings] [--write FILE]
+ *   node dist/bench/live-keepup.js [--seconds 5] [--offload on|off] [--subflows 1|2] [--rate BYTES_PER_S] [--no-tcpdump] [--buffer-size BYTES] [--no-timeline] [--no-findings] [--write FILE] [--cpu-prof DIR]
  *
  * Root only. Builds two network namespaces joined by two veth pairs, runs an unpaced upload with
  * fixtures/generator/mptcp_xfer.py (Linux MPTCP, one or two subflows), and runs the live TUI inside the
@@ -13,7 +13,7 @@
  * Everything is created in namespaces of its own and removed at exit.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,8 @@ const BUFFER = arg('buffer-size', '');
 const NO_TIMELINE = process.argv.includes('--no-timeline');
 /** live -w FILE: keep what was captured (e.g. to profile `live -r FILE --speed max` on it). */
 const WRITE = arg('write', '');
+/** Profile the live (analysing) process: node --cpu-prof into this folder (summarise with dist/bench/cpuprofile.js). */
+const CPU_PROF = arg('cpu-prof', '');
 /** Pass --no-findings to live (no conformance detectors). */
 const NO_FINDINGS = process.argv.includes('--no-findings');
 
@@ -64,20 +66,21 @@ function cleanup(): void {
   }
 }
 
-/** CPU seconds (user + system) used so far by the `node` processes in the client namespace (live and its capture child). */
-function liveCpuSeconds(): number {
-  let ticks = 0;
+/** CPU seconds (user + system) used so far by the `node` processes in the client namespace: live and its capture child (analyzer/capture/live-worker.ts), apart. */
+function liveCpuSeconds(): { live: number; child: number } {
+  const ticks = { live: 0, child: 0 };
   for (const p of spawnSync('ip', ['netns', 'pids', C], { encoding: 'utf8' }).stdout.split('\n')) {
     if (p === '') continue;
     try {
       if (readFileSync(`/proc/${p}/comm`, 'utf8').trim() !== 'node') continue;
       const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
+      const child = readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('live-worker');
+      ticks[child ? 'child' : 'live'] += Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
     } catch {
       /* gone */
     }
   }
-  return ticks / 100; // USER_HZ
+  return { live: ticks.live / 100, child: ticks.child / 100 }; // USER_HZ
 }
 
 function ifPackets(): number {
@@ -119,7 +122,7 @@ async function main(): Promise<void> {
 
     const ready = join(dir, 'ready');
     spawn('ip', ['netns', 'exec', S, 'python3', XFER, 'server', '--bind', '10.56.1.2', '--port', '5201', '--ready-file', ready, '--timeout', String(SECONDS + 30)], { stdio: 'ignore' });
-    const cmd = `MPTCPSCOPE_LIVE_METRICS=${metricsFile} ${process.execPath} ${CLI} live -i any${BUFFER !== '' ? ` --buffer-size ${BUFFER}` : ''}${NO_TIMELINE ? ' --no-timeline' : ''}${NO_FINDINGS ? ' --no-findings' : ''}${WRITE !== '' ? ` -w ${WRITE}` : ''} 2>${join(dir, 'stderr.txt')}`;
+    const cmd = `MPTCPSCOPE_LIVE_METRICS=${metricsFile} ${process.execPath}${CPU_PROF !== '' ? ` --cpu-prof --cpu-prof-dir=${resolve(CPU_PROF)}` : ''} ${CLI} live -i any${BUFFER !== '' ? ` --buffer-size ${BUFFER}` : ''}${NO_TIMELINE ? ' --no-timeline' : ''}${NO_FINDINGS ? ' --no-findings' : ''}${WRITE !== '' ? ` -w ${WRITE}` : ''} 2>${join(dir, 'stderr.txt')}`;
     sh('ip', ['netns', 'exec', C, 'tmux', ...TMUX, 'new-session', '-d', '-x', '120', '-y', '35', cmd]);
     for (let i = 0; i < 100 && !existsSync(ready); i++) await wait(50);
     await wait(1500); // live up and drawing
@@ -143,7 +146,10 @@ async function main(): Promise<void> {
     const report = JSON.parse(client.stdout.trim().split('\n').pop() ?? '{}') as { bytes?: number; bytes_tx?: number; is_mptcp?: boolean; max_subflows_seen?: number };
     if (report.bytes === undefined && report.bytes_tx !== undefined) report.bytes = report.bytes_tx;
     await wait(1000); // let live drain its queue
-    const cpu = liveCpuSeconds() - cpu0;
+    const cpu1 = liveCpuSeconds();
+    const cpuMain = cpu1.live - cpu0.live;
+    const cpuChild = cpu1.child - cpu0.child;
+    const cpu = cpuMain + cpuChild;
     // tcpdump runs in the namespace as a child of `ip netns exec`: signal the tcpdump process itself.
     for (const p of spawnSync('ip', ['netns', 'pids', C], { encoding: 'utf8' }).stdout.split('\n')) {
       if (p !== '' && readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'tcpdump') process.kill(Number(p), 'SIGINT');
@@ -155,7 +161,9 @@ async function main(): Promise<void> {
     sh('ip', ['netns', 'exec', C, 'tmux', ...TMUX, 'send-keys', 'q']);
     for (let i = 0; i < 100 && !existsSync(metricsFile); i++) await wait(100);
     if (!existsSync(metricsFile)) throw new Error(`live wrote no metrics; pane:\n${pane}\nstderr: ${readFileSync(join(dir, 'stderr.txt'), 'utf8')}`);
-    const m = JSON.parse(readFileSync(metricsFile, 'utf8')) as { wallSeconds: number; snapshots: number; renders: number; stdoutWrites: number; frames: number; dropped: number | null };
+    // The profile is written when live exits (after the metrics): wait for it before the namespaces are torn down.
+    for (let i = 0; CPU_PROF !== '' && i < 100 && !(existsSync(CPU_PROF) && readdirSync(CPU_PROF).some((f) => f.endsWith('.cpuprofile'))); i++) await wait(100);
+    const m = JSON.parse(readFileSync(metricsFile, 'utf8')) as { wallSeconds: number; snapshots: number; renders: number; stdoutWrites: number; frames: number; dropped: number | null; capture: { dropped: number | null; userspaceDropped: number; unreadAtStop: number } | null };
     const out = {
       offloads: OFFLOADS,
       subflowsConfigured: SUBFLOWS,
@@ -173,11 +181,18 @@ async function main(): Promise<void> {
       liveFrames: m.frames,
       tcpdumpCaptured: tdCaptured,
       tcpdumpKernelDrops: tdDropped,
-      kernelDrops: m.dropped,
+      /** Frames live lost, all causes (what its status bar shows), then by cause: the kernel ring (PACKET_STATISTICS tp_drops), the capture child's bounded buffer (the analysing process read too slowly), still in the pipe when live stopped. */
+      liveDrops: m.dropped,
+      kernelDrops: m.capture?.dropped ?? null,
+      userspaceDrops: m.capture?.userspaceDropped ?? null,
+      unreadAtStop: m.capture?.unreadAtStop ?? null,
       liveWallSeconds: m.wallSeconds,
       /** CPU seconds live (both processes) used from the transfer's start to 1 s after its end, and as a share of one core. */
       liveCpuSeconds: Math.round(cpu * 100) / 100,
       liveCpuShare: Math.round((cpu / (secs + 1)) * 100) / 100,
+      /** The same for the analysing process (TUI) and the capture child apart, shares of one core. */
+      liveMainCpuShare: Math.round((cpuMain / (secs + 1)) * 100) / 100,
+      captureChildCpuShare: Math.round((cpuChild / (secs + 1)) * 100) / 100,
       loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
       snapshotsPerSecond: Math.round((m.snapshots / m.wallSeconds) * 10) / 10,
       rendersPerSecond: Math.round((m.renders / m.wallSeconds) * 10) / 10,

@@ -253,7 +253,7 @@ async function runTui(
 ): Promise<number> {
   const { render } = await import('ink');
   const { App, SimpleViewStore } = await import('./ui/App.js');
-  const metrics = startMetrics(state);
+  const metrics = startMetrics(state, source);
   const store = new SimpleViewStore(state.sample(clock()).view);
   let quit: () => void = () => {};
   const quitP = new Promise<void>((r) => {
@@ -313,9 +313,9 @@ async function runTui(
 /**
  * With MPTCPSCOPE_LIVE_METRICS=FILE (used by bench/live-keepup.ts), the TUI counts model snapshots and
  * ink renders and terminal writes and, at exit, writes them as JSON to FILE: { wallSeconds, snapshots, renders, stdoutWrites,
- * frames, dropped }. Otherwise a no-op.
+ * frames, dropped, capture } (`capture`: a live source's LiveCaptureStats, drops by cause). Otherwise a no-op.
  */
-function startMetrics(state: LiveState): { snapshots: number; renders: number; finish(): void } {
+function startMetrics(state: LiveState, source: CaptureSource): { snapshots: number; renders: number; finish(): void } {
   const path = process.env.MPTCPSCOPE_LIVE_METRICS;
   const m = { snapshots: 0, renders: 0, writes: 0, finish: (): void => {} };
   if (path === undefined || path === '') return Object.assign(m, { finish: () => {} });
@@ -329,7 +329,7 @@ function startMetrics(state: LiveState): { snapshots: number; renders: number; f
     process.stdout.write = orig;
     writeFileSync(
       path,
-      `${JSON.stringify({ wallSeconds: (Date.now() - start) / 1000, snapshots: m.snapshots, renders: m.renders, stdoutWrites: m.writes, frames: state.pipe.frames, dropped: state.dropped })}\n`,
+      `${JSON.stringify({ wallSeconds: (Date.now() - start) / 1000, snapshots: m.snapshots, renders: m.renders, stdoutWrites: m.writes, frames: state.pipe.frames, dropped: state.dropped, capture: source instanceof LiveCaptureSource ? source.stats : null })}\n`,
     );
   };
   return m;

@@ -582,6 +582,59 @@ function workerPath(): string {
   return here.replace(/([\\/])analyzer([\\/])capture([\\/])live-worker\.js$/, '$1dist$1analyzer$2capture$3live-worker.js');
 }
 
+/**
+ * Parser of the capture child's record stream (analyzer/capture/live-worker.ts): u32 LE captured length, u32 LE
+ * seconds, u32 LE nanoseconds, then that many bytes, cut anywhere by pipe reads. Returns the function to call
+ * with each read, in order; `onRecord` gets each complete record. Records wholly inside one read are views of
+ * that read's buffer (each pipe read is a fresh buffer nothing reuses); a record cut by the end of a read is
+ * copied once into a buffer of its own length (the rest of the read never is: an earlier version concatenated
+ * the cut tail with the whole next read, copying most bytes a second time with GSO-sized packets).
+ */
+export function captureRecordParser(onRecord: (data: Uint8Array, sec: number, nsec: number) => void): (chunk: Buffer) => void {
+  /** A record cut by the end of a pipe read: its bytes so far (`pending`, `have` of them) and its header. */
+  let pending: Buffer | undefined;
+  let have = 0;
+  let head: Buffer | undefined;
+  return (chunk: Buffer): void => {
+    let o = 0;
+    if (head !== undefined && head.length < 12) {
+      // The cut fell inside the 12-byte header: complete it first.
+      const take = Math.min(12 - head.length, chunk.length);
+      head = Buffer.concat([head, chunk.subarray(0, take)]);
+      o = take;
+      if (head.length < 12) return;
+      pending = Buffer.allocUnsafe(head.readUInt32LE(0));
+      have = 0;
+    }
+    if (pending !== undefined && head !== undefined) {
+      // Only the cut record is copied (into a buffer of its own size), never the rest of the read.
+      const take = Math.min(pending.length - have, chunk.length - o);
+      chunk.copy(pending, have, o, o + take);
+      have += take;
+      o += take;
+      if (have < pending.length) return;
+      onRecord(new Uint8Array(pending.buffer, pending.byteOffset, pending.length), head.readUInt32LE(4), head.readUInt32LE(8));
+      pending = head = undefined;
+    }
+    while (chunk.length - o >= 12) {
+      const len = chunk.readUInt32LE(o);
+      if (chunk.length - o < 12 + len) break;
+      // A view, not a copy: every pipe read is a fresh buffer that nothing reuses.
+      onRecord(new Uint8Array(chunk.buffer, chunk.byteOffset + o + 12, len), chunk.readUInt32LE(o + 4), chunk.readUInt32LE(o + 8));
+      o += 12 + len;
+    }
+    if (o < chunk.length) {
+      head = Buffer.from(chunk.subarray(o, Math.min(o + 12, chunk.length)));
+      o += head.length;
+      if (head.length === 12) {
+        pending = Buffer.allocUnsafe(head.readUInt32LE(0));
+        have = chunk.length - o;
+        chunk.copy(pending, 0, o);
+      }
+    }
+  };
+}
+
 /** Start a capture child and parse its record stream (see live-worker.ts); frames are fresh copies. */
 function spawnCaptureChild(
   device: string,
@@ -590,25 +643,12 @@ function spawnCaptureChild(
   onRecord: (data: Uint8Array, sec: number, nsec: number) => void,
 ): { proc: ChildProcess; onLine(cb: (line: string) => void): void; stderr(): string; read(): number } {
   const proc = spawn(process.execPath, [workerPath(), device, filter, String(bufferSize)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let pending: Buffer | undefined;
   let read = 0;
-  proc.stdout!.on('data', (chunk: Buffer) => {
-    let buf = pending !== undefined ? Buffer.concat([pending, chunk]) : chunk;
-    let o = 0;
-    while (buf.length - o >= 12) {
-      const len = buf.readUInt32LE(o);
-      if (buf.length - o < 12 + len) break;
-      const sec = buf.readUInt32LE(o + 4);
-      const nsec = buf.readUInt32LE(o + 8);
-      // A view, not a copy: every pipe read is a fresh buffer that nothing reuses (only a record split across
-      // two reads is copied, by concat).
-      read++;
-      onRecord(new Uint8Array(buf.buffer, buf.byteOffset + o + 12, len), sec, nsec);
-      o += 12 + len;
-    }
-    pending = o < buf.length ? buf.subarray(o) : undefined;
-    buf = Buffer.alloc(0);
+  const parse = captureRecordParser((data, sec, nsec) => {
+    read++;
+    onRecord(data, sec, nsec);
   });
+  proc.stdout!.on('data', parse);
   proc.stdin!.on('error', () => {});
   let err = '';
   let partial = '';
