@@ -299,6 +299,8 @@ async function runTui(
     await Promise.race([quitP, running.then(() => quitP)]);
   } finally {
     await stop();
+    // The child's last counts (its final `userspace-drops`, `sent`) arrive with its exit, which ends `running`.
+    await Promise.race([running.catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
     if (live !== undefined) state.dropped = drops(live);
     store.set(state.sample(clock()).view);
     clearInterval(timer);
