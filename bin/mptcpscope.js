@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Entry point for the `mptcpscope` command: runs the compiled CLI (npm run build writes dist/).
-// React (under ink, the live TUI) picks its development or production build from NODE_ENV when it is first loaded;
-// the development build's checks cost the live view about as much CPU as the packet analysis (bench/live-keepup.ts
-// profile), so the command runs the production build unless NODE_ENV says otherwise.
+// React (under ink, the live TUI) picks its development or production build from NODE_ENV when it is first loaded.
+// The development build's extra checks showed in the profile of `live` during a transfer (React's reconciler
+// 312 → 119 ms of samples with the production build, bench/README.md), so the command runs the production build
+// unless NODE_ENV says otherwise (the tests set NODE_ENV=test).
 process.env.NODE_ENV ??= 'production';
 const { main } = await import('../dist/cli/main.js');
 

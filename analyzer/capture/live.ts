@@ -635,7 +635,7 @@ export function captureRecordParser(onRecord: (data: Uint8Array, sec: number, ns
   };
 }
 
-/** Start a capture child and parse its record stream (see live-worker.ts); frames are fresh copies. */
+/** Start a capture child and parse its record stream (see live-worker.ts, {@link captureRecordParser}). */
 function spawnCaptureChild(
   device: string,
   filter: string,
