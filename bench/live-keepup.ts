@@ -1,7 +1,7 @@
 /**
  * Does `mptcpscope live -i` keep up with a saturating MPTCP transfer over veth?
  *
- *   node dist/bench/live-keepup.js [--seconds 5] [--offload on|off] [--subflows 1|2] [--rate BYTES_PER_S] [--no-tcpdump] [--buffer-size BYTES] [--no-timeline] [--no-findings] [--write FILE] [--cpu-prof DIR]
+ *   node dist/bench/live-keepup.js [--seconds 5] [--offload on|off] [--subflows 1|2] [--rate BYTES_PER_S] [--no-tcpdump] [--buffer-size BYTES] [--spool-size BYTES] [--no-timeline] [--no-findings] [--write FILE] [--cpu-prof DIR]
  *
  * Root only. Builds two network namespaces joined by two veth pairs, runs an unpaced upload with
  * fixtures/generator/mptcp_xfer.py (Linux MPTCP, one or two subflows), and runs the live TUI inside the
@@ -9,7 +9,9 @@
  * line: packets the client interfaces counted (tx+rx, /sys/class/net statistics), frames live captured,
  * kernel drops (PACKET_STATISTICS tp_drops, as pcap_stats), the same for a tcpdump run alongside (unless
  * --no-tcpdump), packets/s, and the redraw rate (model snapshots and terminal
- * writes per second). `--offload off` turns GSO/GRO/TSO off so every segment is MSS-sized (more packets/s).
+ * writes per second), and the largest backlog of the capture child (frames waiting for the analysing process)
+ * and how long after the transfer live had caught up. `--offload off` turns GSO/GRO/TSO off so every segment is
+ * MSS-sized (more packets/s).
  * Everything is created in namespaces of its own and removed at exit.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -35,6 +37,8 @@ const RATE = Number(arg('rate', '0'));
 const TCPDUMP = !process.argv.includes('--no-tcpdump');
 /** live --buffer-size (bytes); default live's own. */
 const BUFFER = arg('buffer-size', '');
+/** live --spool-size (bytes; 0 = drop when the pipe buffer is full, as before the spool); default live's own. */
+const SPOOL = arg('spool-size', '');
 /** Pass --no-timeline to live (no sequence timelines: less CPU per packet). */
 const NO_TIMELINE = process.argv.includes('--no-timeline');
 /** live -w FILE: keep what was captured (e.g. to profile `live -r FILE --speed max` on it). */
@@ -122,7 +126,7 @@ async function main(): Promise<void> {
 
     const ready = join(dir, 'ready');
     spawn('ip', ['netns', 'exec', S, 'python3', XFER, 'server', '--bind', '10.56.1.2', '--port', '5201', '--ready-file', ready, '--timeout', String(SECONDS + 30)], { stdio: 'ignore' });
-    const cmd = `MPTCPSCOPE_LIVE_METRICS=${metricsFile} ${process.execPath}${CPU_PROF !== '' ? ` --cpu-prof --cpu-prof-dir=${resolve(CPU_PROF)}` : ''} ${CLI} live -i any${BUFFER !== '' ? ` --buffer-size ${BUFFER}` : ''}${NO_TIMELINE ? ' --no-timeline' : ''}${NO_FINDINGS ? ' --no-findings' : ''}${WRITE !== '' ? ` -w ${WRITE}` : ''} 2>${join(dir, 'stderr.txt')}`;
+    const cmd = `MPTCPSCOPE_LIVE_METRICS=${metricsFile} ${process.execPath}${CPU_PROF !== '' ? ` --cpu-prof --cpu-prof-dir=${resolve(CPU_PROF)}` : ''} ${CLI} live -i any${BUFFER !== '' ? ` --buffer-size ${BUFFER}` : ''}${SPOOL !== '' ? ` --spool-size ${SPOOL}` : ''}${NO_TIMELINE ? ' --no-timeline' : ''}${NO_FINDINGS ? ' --no-findings' : ''}${WRITE !== '' ? ` -w ${WRITE}` : ''} 2>${join(dir, 'stderr.txt')}`;
     sh('ip', ['netns', 'exec', C, 'tmux', ...TMUX, 'new-session', '-d', '-x', '120', '-y', '35', cmd]);
     for (let i = 0; i < 100 && !existsSync(ready); i++) await wait(50);
     await wait(1500); // live up and drawing
@@ -145,7 +149,12 @@ async function main(): Promise<void> {
     const ifp = ifPackets() - before;
     const report = JSON.parse(client.stdout.trim().split('\n').pop() ?? '{}') as { bytes?: number; bytes_tx?: number; is_mptcp?: boolean; max_subflows_seen?: number };
     if (report.bytes === undefined && report.bytes_tx !== undefined) report.bytes = report.bytes_tx;
-    await wait(1000); // let live drain its queue
+    // Let live drain its queue: at least 1 s, and while its status bar says it runs behind (frames waiting in the
+    // capture child's spool), up to 60 s more.
+    const tEnd = Date.now();
+    await wait(1000);
+    for (let i = 0; i < 300 && / behind \d/.test(sh('ip', ['netns', 'exec', C, 'tmux', ...TMUX, 'capture-pane', '-p'])); i++) await wait(200);
+    const drainSeconds = (Date.now() - tEnd) / 1000;
     const cpu1 = liveCpuSeconds();
     const cpuMain = cpu1.live - cpu0.live;
     const cpuChild = cpu1.child - cpu0.child;
@@ -163,13 +172,14 @@ async function main(): Promise<void> {
     if (!existsSync(metricsFile)) throw new Error(`live wrote no metrics; pane:\n${pane}\nstderr: ${readFileSync(join(dir, 'stderr.txt'), 'utf8')}`);
     // The profile is written when live exits (after the metrics): wait for it before the namespaces are torn down.
     for (let i = 0; CPU_PROF !== '' && i < 100 && !(existsSync(CPU_PROF) && readdirSync(CPU_PROF).some((f) => f.endsWith('.cpuprofile'))); i++) await wait(100);
-    const m = JSON.parse(readFileSync(metricsFile, 'utf8')) as { wallSeconds: number; snapshots: number; renders: number; stdoutWrites: number; frames: number; dropped: number | null; capture: { dropped: number | null; userspaceDropped: number; unreadAtStop: number } | null };
+    const m = JSON.parse(readFileSync(metricsFile, 'utf8')) as { wallSeconds: number; snapshots: number; renders: number; stdoutWrites: number; frames: number; dropped: number | null; capture: { dropped: number | null; userspaceDropped: number; unreadAtStop: number; maxBacklogBytes?: number } | null };
     const out = {
       offloads: OFFLOADS,
       subflowsConfigured: SUBFLOWS,
       subflowsSeen: report.max_subflows_seen ?? null,
       pacedRate: RATE > 0 ? RATE : 'unpaced',
       bufferSize: BUFFER !== '' ? Number(BUFFER) : 'default',
+      spoolSize: SPOOL !== '' ? Number(SPOOL) : 'default',
       timeline: !NO_TIMELINE,
       findings: !NO_FINDINGS,
       transferSeconds: Math.round(secs * 100) / 100,
@@ -186,13 +196,16 @@ async function main(): Promise<void> {
       kernelDrops: m.capture?.dropped ?? null,
       userspaceDrops: m.capture?.userspaceDropped ?? null,
       unreadAtStop: m.capture?.unreadAtStop ?? null,
+      /** The most the analysis ran behind the capture (bytes waiting in the capture child's pipe buffer and spool), and how long after the transfer's end live had caught up (≥ 1 s: the wait before reading the counters). */
+      maxBacklogMB: m.capture?.maxBacklogBytes !== undefined ? Math.round(m.capture.maxBacklogBytes / 1e5) / 10 : null,
+      drainSeconds: Math.round(drainSeconds * 10) / 10,
       liveWallSeconds: m.wallSeconds,
-      /** CPU seconds live (both processes) used from the transfer's start to 1 s after its end, and as a share of one core. */
+      /** CPU seconds live (both processes) used from the transfer's start to drainSeconds after its end, and as a share of one core. */
       liveCpuSeconds: Math.round(cpu * 100) / 100,
-      liveCpuShare: Math.round((cpu / (secs + 1)) * 100) / 100,
+      liveCpuShare: Math.round((cpu / (secs + drainSeconds)) * 100) / 100,
       /** The same for the analysing process (TUI) and the capture child apart, shares of one core. */
-      liveMainCpuShare: Math.round((cpuMain / (secs + 1)) * 100) / 100,
-      captureChildCpuShare: Math.round((cpuChild / (secs + 1)) * 100) / 100,
+      liveMainCpuShare: Math.round((cpuMain / (secs + drainSeconds)) * 100) / 100,
+      captureChildCpuShare: Math.round((cpuChild / (secs + drainSeconds)) * 100) / 100,
       loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
       snapshotsPerSecond: Math.round((m.snapshots / m.wallSeconds) * 10) / 10,
       rendersPerSecond: Math.round((m.renders / m.wallSeconds) * 10) / 10,

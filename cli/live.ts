@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createElement } from 'react';
 import { FramePipeline } from '../analyzer/analyze.js';
-import { LiveCaptureError, LiveCaptureSource, ReplayCaptureSource } from '../analyzer/capture/live.js';
+import { DEFAULT_SPOOL_BYTES, LiveCaptureError, LiveCaptureSource, ReplayCaptureSource } from '../analyzer/capture/live.js';
 import type { CaptureSource, Frame } from '../analyzer/capture/types.js';
 import { PcapngWriter } from '../analyzer/capture/writer.js';
 import { ExitCode } from './exit-codes.js';
@@ -33,6 +33,7 @@ interface LiveCliOptions {
   ndjson?: boolean;
   statsInterval: string;
   bufferSize: string;
+  spoolSize: string;
   timeline: boolean;
   findings: boolean;
 }
@@ -54,6 +55,7 @@ export function registerLive(program: Command, setExit: (code: number) => void):
     .option('--no-timeline', 'no RTT / retransmission / data-level columns (the sequence timelines cost CPU per packet)')
     .option('--no-findings', 'no conformance findings feed (the detectors cost CPU per packet)')
     .option('--buffer-size <bytes>', 'kernel capture buffer size for -i', String(128 * 1024 * 1024))
+    .option('--spool-size <bytes>', 'with -i: when the analysis falls behind, captured frames wait in memory (256 MiB), then in a temporary file (in $TMPDIR, unlinked) up to this size, and nothing is lost; 0 = drop once the memory queue is full', String(DEFAULT_SPOOL_BYTES))
     .addHelpText(
       'after',
       `
@@ -89,6 +91,8 @@ async function runLive(opts: LiveCliOptions): Promise<number> {
   if (opts.write !== undefined && opts.interface === undefined) return fail('-w only works with -i (a replay is already a file)');
   const speed = opts.speed === 'max' ? Number.POSITIVE_INFINITY : Number(opts.speed);
   if (!(speed > 0)) return fail(`bad --speed ${JSON.stringify(opts.speed)}: a positive number or "max"`);
+  const spoolBytes = Number(opts.spoolSize);
+  if (!(Number.isSafeInteger(spoolBytes) && spoolBytes >= 0)) return fail(`bad --spool-size ${JSON.stringify(opts.spoolSize)}: a number of bytes (0 = no spool)`);
   const statsInterval = Number(opts.statsInterval);
   if (!(statsInterval > 0)) return fail(`bad --stats-interval ${JSON.stringify(opts.statsInterval)}`);
 
@@ -102,6 +106,7 @@ async function runLive(opts: LiveCliOptions): Promise<number> {
       device: opts.interface,
       filter: opts.filter,
       bufferSize: Number(opts.bufferSize),
+      spoolBytes,
       onNotice: (n) => {
         writer?.flush(); // what was captured before the loss is on disk
         stateRef.state?.notice(n.kind, n.message);
@@ -218,11 +223,14 @@ async function runNdjson(
     if (!closed) process.stdout.write(`${JSON.stringify(o)}\n`);
   };
   let lastStats = Date.now();
+  let statsStarted = false;
   const tick = (): void => {
-    if (live !== undefined) state.dropped = drops(live);
+    if (live !== undefined) captureCounters(state, live);
     const { events } = state.sample(clock());
     for (const e of events) out(e);
-    if (Date.now() - lastStats >= statsInterval * 1000) {
+    // The first stats line says the capture runs: not before the capture child has opened it.
+    if (Date.now() - lastStats >= statsInterval * 1000 && (live === undefined || live.capturing || statsStarted)) {
+      statsStarted = true;
       lastStats = Date.now();
       out(state.statsEvent(clock()));
     }
@@ -233,7 +241,7 @@ async function runNdjson(
   } finally {
     clearInterval(timer);
   }
-  if (live !== undefined) state.dropped = drops(live); // read by stop() before the socket closed
+  if (live !== undefined) captureCounters(state, live); // read by stop() before the socket closed
   onEnd();
   const { events } = state.sample(clock());
   for (const e of events) out(e);
@@ -283,7 +291,7 @@ async function runTui(
   const live = source instanceof LiveCaptureSource ? source : undefined;
   const timer = setInterval(() => {
     if (paused) return;
-    if (live !== undefined) state.dropped = drops(live);
+    if (live !== undefined) captureCounters(state, live);
     // Redraw only when something moved (frames arrived or rates must decay); at most every TICK_MS.
     if (state.pipe.frames === lastFrames && replay !== undefined && state.ended) return;
     lastFrames = state.pipe.frames;
@@ -301,7 +309,7 @@ async function runTui(
     await stop();
     // The child's last counts (its final `userspace-drops`, `sent`) arrive with its exit, which ends `running`.
     await Promise.race([running.catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
-    if (live !== undefined) state.dropped = drops(live);
+    if (live !== undefined) captureCounters(state, live);
     store.set(state.sample(clock()).view);
     clearInterval(timer);
     app.unmount();
@@ -335,6 +343,12 @@ function startMetrics(state: LiveState, source: CaptureSource): { snapshots: num
     );
   };
   return m;
+}
+
+/** The capture's counters into the state: drops (all causes) and the backlog still to analyse. */
+function captureCounters(state: LiveState, live: LiveCaptureSource): void {
+  state.dropped = drops(live);
+  state.backlogBytes = live.stats.backlogBytes;
 }
 
 /** Frames lost by the capture: the kernel ring's drops, the capture child's, and those left unread at stop (null while none is known). */

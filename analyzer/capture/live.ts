@@ -10,6 +10,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { openCaptureStream } from './open.js';
@@ -18,6 +19,11 @@ import { LinkType } from './types.js';
 
 /** What went wrong when opening a live capture, for a message the user can act on. */
 export type LiveCaptureErrorKind = 'permission' | 'no-such-device' | 'bad-filter' | 'unsupported-link' | 'other';
+
+/** Default {@link LiveCaptureOptions.queueBytes}: 256 MiB. */
+export const DEFAULT_QUEUE_BYTES = 256 << 20;
+/** Default {@link LiveCaptureOptions.spoolBytes}: 1 GiB (≈ 9 s of a 120 MB/s capture when the analysis gets nothing done). */
+export const DEFAULT_SPOOL_BYTES = 1 << 30;
 
 /** A live capture that could not be started; `kind` classifies libpcap's error text. */
 export class LiveCaptureError extends Error {
@@ -78,8 +84,18 @@ export interface LiveCaptureStats {
   dropSource: 'PACKET_STATISTICS' | 'sk_drops' | null;
   /** Frames cut because they did not fit cap's buffer (should stay 0). */
   truncated: number;
-  /** Frames the capture child dropped because this process did not read them in time (bounded buffer). */
+  /**
+   * Frames the capture child dropped because this process did not read them in time: its memory queue and
+   * then its spool (see {@link LiveCaptureOptions.queueBytes}, {@link LiveCaptureOptions.spoolBytes}) were full.
+   */
   userspaceDropped: number;
+  /**
+   * Bytes of captured records waiting for this process (the capture child's memory queue plus its spool), as
+   * last reported (every 250 ms while nonzero): how far the analysis runs behind the capture. 0 when caught up.
+   */
+  backlogBytes: number;
+  /** The largest {@link backlogBytes} reported since the capture started, bytes. */
+  maxBacklogBytes: number;
   /**
    * Frames the capture child had written to the pipe but this process had not read when the capture was
    * stopped: discarded, since stop does not wait for a lagging consumer (the child's `sent N` minus the
@@ -105,6 +121,20 @@ export interface LiveCaptureOptions {
   filter?: string;
   /** Kernel capture buffer (pcap_set_buffer_size), bytes. Default 128 MiB (with snaplen 65535 and immediate mode, libpcap's ring holds about buffer/66 KiB frames). */
   bufferSize?: number;
+  /**
+   * When this process reads more slowly than packets arrive, the capture child keeps the records in memory, up to
+   * this many bytes, and hands them on in order as this process catches up. Default 256 MiB.
+   */
+  queueBytes?: number;
+  /**
+   * Beyond {@link queueBytes}, the capture child keeps the records in a spool file, up to this many bytes, and
+   * hands them on in order: the analysis runs behind (see {@link LiveCaptureStats.backlogBytes}) but loses
+   * nothing. Frames are dropped (and counted in {@link LiveCaptureStats.userspaceDropped}) only when both are
+   * full. Default 1 GiB; 0 = no spool (drop once the memory queue is full).
+   */
+  spoolBytes?: number;
+  /** Folder of the spool file (created there and unlinked at once, so nothing is left behind). Default os.tmpdir(). */
+  spoolDir?: string;
   /** How often the drop counter is read, ms. Default 1000; 0 = never. */
   statsIntervalMs?: number;
   /** Told when the capture is lost and reopened (see {@link CaptureNotice}). */
@@ -224,7 +254,7 @@ export function packetRingStats(pid: number = process.pid): Promise<{ packets: n
  */
 export class LiveCaptureSource implements CaptureSource {
   readonly name: string;
-  readonly stats: LiveCaptureStats = { received: 0, dropped: null, dropSource: null, truncated: 0, userspaceDropped: 0, unreadAtStop: 0, reopened: 0 };
+  readonly stats: LiveCaptureStats = { received: 0, dropped: null, dropSource: null, truncated: 0, userspaceDropped: 0, backlogBytes: 0, maxBacklogBytes: 0, unreadAtStop: 0, reopened: 0 };
   linkType: LinkTypeValue = LinkType.ETHERNET;
   private cap: CapHandle | undefined;
   private finish: (() => void) | undefined;
@@ -254,7 +284,9 @@ export class LiveCaptureSource implements CaptureSource {
     const buffer = Buffer.alloc(65535 + 64);
     let link: string;
     try {
-      link = cap.open(device, this.filter, this.opts.bufferSize ?? 128 * 1024 * 1024, buffer);
+      // Only validates device and filter (the child captures): a small ring, not the 128 MiB one, whose setup
+      // cost ≈ 0.7 s of CPU at start-up (profile of `live -i`).
+      link = cap.open(device, this.filter, Math.min(this.opts.bufferSize ?? 128 * 1024 * 1024, 1 << 20), buffer);
     } catch (e) {
       // Do not call cap.close() here: after a failed open the binding's poll handle was never initialised
       // and close() aborts the process (uv_poll_stop assertion). The binding's destructor calls close() too,
@@ -320,26 +352,46 @@ export class LiveCaptureSource implements CaptureSource {
     };
     const start = (reopen: boolean): void => {
       if (this.stopped) return;
-      const child = spawnCaptureChild(this.opts.device, this.filter, this.opts.bufferSize ?? 128 * 1024 * 1024, onRecord);
+      const child = spawnCaptureChild(
+        [
+          this.opts.device,
+          this.filter,
+          this.opts.bufferSize ?? 128 * 1024 * 1024,
+          this.opts.queueBytes ?? DEFAULT_QUEUE_BYTES,
+          this.opts.spoolBytes ?? DEFAULT_SPOOL_BYTES,
+          this.opts.spoolDir ?? tmpdir(),
+        ],
+        onRecord,
+      );
       this.child = child.proc;
       let opened = false;
       child.onLine((line) => {
         if (line.startsWith('link ')) {
           opened = true;
+          this.capturing = true;
           if (reopen) {
             stats.reopened++;
             this.opts.onNotice?.({ kind: 'reopened', message: `capturing on ${this.opts.device} again` });
           }
         } else if (line.startsWith('userspace-drops ')) stats.userspaceDropped = Number(line.slice(16)) + this.droppedBefore;
+        else if (line.startsWith('backlog ')) {
+          const n = Number(line.slice(8));
+          if (Number.isSafeInteger(n) && n >= 0) {
+            stats.backlogBytes = n;
+            if (n > stats.maxBacklogBytes) stats.maxBacklogBytes = n;
+          }
+        }
         else if (line.startsWith('sent ') && this.stopped) {
           const n = Number(line.slice(5));
           if (Number.isSafeInteger(n) && n > child.read()) stats.unreadAtStop += n - child.read();
         }
       });
       child.proc.on('close', (code, signal) => {
+        this.capturing = false;
         this.droppedBefore = stats.userspaceDropped;
         if (this.child === child.proc) this.child = undefined;
         if (this.stopped) {
+          stats.backlogBytes = 0; // what still waited is counted in unreadAtStop
           this.finish?.();
           this.finish = undefined;
           return;
@@ -377,6 +429,12 @@ export class LiveCaptureSource implements CaptureSource {
   }
 
   private droppedBefore = 0;
+
+  /**
+   * True while the capture child has its capture open (from its `link` report until it exits): packets sent
+   * before that are not seen. Opening a 128 MiB ring takes the child up to a second.
+   */
+  capturing = false;
 
   /** Read the drop counter of the capture child once more (for a final figure), then resolve. */
   async refreshDrops(): Promise<void> {
@@ -637,12 +695,10 @@ export function captureRecordParser(onRecord: (data: Uint8Array, sec: number, ns
 
 /** Start a capture child and parse its record stream (see live-worker.ts, {@link captureRecordParser}). */
 function spawnCaptureChild(
-  device: string,
-  filter: string,
-  bufferSize: number,
+  args: [device: string, filter: string, bufferSize: number, queueBytes: number, spoolBytes: number, spoolDir: string],
   onRecord: (data: Uint8Array, sec: number, nsec: number) => void,
 ): { proc: ChildProcess; onLine(cb: (line: string) => void): void; stderr(): string; read(): number } {
-  const proc = spawn(process.execPath, [workerPath(), device, filter, String(bufferSize)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [workerPath(), ...args.map(String)], { stdio: ['pipe', 'pipe', 'pipe'] });
   let read = 0;
   const parse = captureRecordParser((data, sec, nsec) => {
     read++;

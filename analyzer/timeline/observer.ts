@@ -774,9 +774,9 @@ export class TimelineObserver implements SegmentObserver {
     // --- Subflow ACK (acknowledges the other direction's data).
     if (hasAck && !syn) this.subflowAck(seg, sf, rd, time, dir, dataDir === 0 ? 1 : 0);
     if (hasAck && syn && rd.isn !== undefined) rd.una = Math.max(rd.una, rd.space.abs(seg.ack));
-    if (hasAck) {
-      rd.lastWindow = rd.windowScale !== undefined && sd.windowScale !== undefined && !syn ? seg.window * (POW2[sd.windowScale] ?? 2 ** sd.windowScale) : seg.window;
-    }
+    // Scaled receive window (RFC 7323 §2.3), or undefined on a SYN or before both window scales are known.
+    const scaledWin = hasAck && !syn && rd.windowScale !== undefined && sd.windowScale !== undefined ? seg.window * (POW2[sd.windowScale] ?? 2 ** sd.windowScale) : undefined;
+    if (hasAck) rd.lastWindow = scaledWin ?? seg.window;
     const sack = seg.options.sack;
     if (sack !== undefined && sack.length > 0) {
       rd.sackSegments++;
@@ -792,10 +792,9 @@ export class TimelineObserver implements SegmentObserver {
     // --- Data ACK (acknowledges the other data direction).
     if (dss?.dataAck !== undefined) {
       if (this.hooks.length > 0) {
-        const win = hasAck && !syn && rd.windowScale !== undefined && sd.windowScale !== undefined ? seg.window * 2 ** sd.windowScale : undefined;
         this.ensureBase(peerCd, conn, peerCd.d, dss.dataAck);
         const a = this.widen(peerCd, dss.dataAck, dss.dataAck64);
-        for (const h of this.hooks) h.dataAck?.(conn.root, flow, dir, peerCd.d, seg, time, a, win);
+        for (const h of this.hooks) h.dataAck?.(conn.root, flow, dir, peerCd.d, seg, time, a, scaledWin);
       }
       this.dataAck(conn, peerCd, dss.dataAck, dss.dataAck64, seg.frame, time, flow.tcpStream, dir);
     }

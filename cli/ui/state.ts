@@ -116,6 +116,8 @@ export interface StatusView {
   packetsPerSecond: number;
   /** Kernel drop counter (null when unknown, e.g. replay). */
   dropped: number | null;
+  /** Bytes captured but not yet analysed (the capture child's pipe buffer and spool); 0 when caught up or replaying. */
+  backlogBytes: number;
   /** Decode problems so far (malformed or capture-cut frames, state-limit evictions). */
   problems: number;
   /** The latest notice about the capture itself (interface lost, reopened), if any. */
@@ -163,7 +165,7 @@ export type LiveEvent =
   | ({ type: 'problem'; time: number } & DecodeIssue)
   /** The capture itself: `lost` (interface down or removed), `waiting` (reopen failed, retrying), `reopened`. */
   | { type: 'capture'; time: number; kind: 'lost' | 'reopened' | 'waiting'; message: string; afterFrame: number }
-  | { type: 'stats'; time: number; frames: number; tcpFrames: number; bytes: number; packetsPerSecond: number; dropped: number | null; problems: number; elapsed: number; connections: number };
+  | { type: 'stats'; time: number; frames: number; tcpFrames: number; bytes: number; packetsPerSecond: number; dropped: number | null; backlogBytes: number; problems: number; elapsed: number; connections: number };
 
 export interface LiveStateOptions {
   source: string;
@@ -211,6 +213,8 @@ export class LiveState {
   private readonly notices: LiveEvent[] = [];
   private readonly recentProblems: DecodeIssue[] = [];
   dropped: number | null = null;
+  /** See {@link StatusView.backlogBytes}; set by the live capture's owner. */
+  backlogBytes = 0;
   paused = false;
   ended = false;
 
@@ -376,6 +380,7 @@ export class LiveState {
       bytes: s.bytes,
       packetsPerSecond: Math.round(s.packetsPerSecond),
       dropped: s.dropped,
+      backlogBytes: s.backlogBytes,
       problems: s.problems,
       elapsed: Math.round(s.elapsed * 1000) / 1000,
       connections: this.seenConn.size,
@@ -390,6 +395,7 @@ export class LiveState {
       bytes: this.wireBytes,
       packetsPerSecond: this.pps,
       dropped: this.dropped,
+      backlogBytes: this.backlogBytes,
       problems: this.pipe.issues.count,
       ...(this.lastNotice !== undefined ? { notice: this.lastNotice } : {}),
       elapsed: Number.isNaN(this.firstTime) || Number.isNaN(now) ? 0 : Math.max(0, now - this.firstTime),

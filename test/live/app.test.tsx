@@ -143,6 +143,21 @@ describe('live TUI on 01-basic (2 subflows, upload)', () => {
     expect(r.lastFrame()).toMatch(/200 frames .* drops —/);
     r.unmount();
   });
+
+  it('the status bar says how far the analysis runs behind the capture (the capture child\'s backlog), only while it does', async () => {
+    const state = await feedFixture(BASIC, 200);
+    state.dropped = 0;
+    state.backlogBytes = 150_000_000;
+    const behind = render(<App store={new SimpleViewStore(state.sample().view)} columns={120} rows={30} />);
+    expect(behind.lastFrame()).toMatch(/drops 0 {2}behind 150(\.0)?MB/);
+    expect(state.statsEvent()).toMatchObject({ type: 'stats', frames: 200, dropped: 0, backlogBytes: 150_000_000 });
+    behind.unmount();
+    state.backlogBytes = 0;
+    const caughtUp = render(<App store={new SimpleViewStore(state.sample().view)} columns={120} rows={30} />);
+    expect(caughtUp.lastFrame()).toMatch(/drops 0 /);
+    expect(caughtUp.lastFrame()).not.toContain('behind');
+    caughtUp.unmount();
+  });
 });
 
 describe('live TUI on 03-remove-addr', () => {
