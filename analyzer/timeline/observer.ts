@@ -30,7 +30,7 @@ import type { DssOption, MpCapableOption } from '../wire/mptcp/types.js';
 import type { TcpSegment } from '../wire/types.js';
 import { TcpFlag } from '../wire/types.js';
 import { NumQueue } from './queue.js';
-import { LogHistogram, RtoEstimator } from './stats.js';
+import { BinColumns, LogHistogram, RtoEstimator } from './stats.js';
 import type {
   ConnectionTimeline,
   DataDirTimeline,
@@ -143,7 +143,8 @@ interface SfDir {
   firstDataTime: number | undefined;
   lastDataTime: number | undefined;
   lastAckAdvance: number | undefined;
-  bins: Map<number, [number, number]>;
+  /** Per time bin: bytes sent (column 0), bytes new to the capture (column 1). */
+  bins: BinColumns;
   mappings: Mapping[];
   /** First SSN seen in a mapping, to infer the ISN when no SYN was captured. */
   windowScale: number | undefined;
@@ -317,8 +318,10 @@ interface ConnDir {
   episodes: Map<number, Episode>;
   firstDataTime: number | undefined;
   lastDataTime: number | undefined;
-  bins: Map<number, number>;
-  share: Map<number, Map<number, number>>;
+  /** Per time bin: new data-level bytes. */
+  bins: BinColumns;
+  /** tcp.stream → per time bin: new data-level bytes on that subflow. */
+  share: Map<number, BinColumns>;
   bySubflow: Map<number, number>;
 }
 
@@ -459,7 +462,7 @@ function newSfDir(dir: Dir): SfDir {
     firstDataTime: undefined,
     lastDataTime: undefined,
     lastAckAdvance: undefined,
-    bins: new Map(),
+    bins: new BinColumns(2),
     mappings: [],
     windowScale: undefined,
     freshTime: undefined,
@@ -499,7 +502,7 @@ function newConnDir(d: Dir): ConnDir {
     episodes: new Map(),
     firstDataTime: undefined,
     lastDataTime: undefined,
-    bins: new Map(),
+    bins: new BinColumns(1),
     share: new Map(),
     bySubflow: new Map(),
   };
@@ -616,10 +619,6 @@ export class TimelineObserver implements SegmentObserver {
 
   /** The previous segment's subflow state (perf: skips the map lookup for runs of one flow). */
   private lastSf: SfState | undefined;
-  /** The previous data segment's bin (perf: skips the per-segment bins lookup). */
-  private binSd: SfDir | undefined;
-  private binKey = 0;
-  private binVal: [number, number] = [0, 0];
 
   private segment(seg: TcpSegment, flow: FlowState, dir: Dir, time: number, tracker: ConnectionTracker): void {
     const sf = this.subflow(flow, tracker);
@@ -703,15 +702,9 @@ export class TimelineObserver implements SegmentObserver {
       sd.dataPackets++;
       if (sd.firstDataTime === undefined) sd.firstDataTime = time;
       sd.lastDataTime = time;
-      let bin = this.binSd === sd && this.binKey === b ? this.binVal : sd.bins.get(b);
-      if (bin === undefined) {
-        bin = [0, 0];
-        sd.bins.set(b, bin);
-      }
-      this.binSd = sd;
-      this.binKey = b;
-      this.binVal = bin;
-      bin[0] += len;
+      const bins = sd.bins;
+      const bin = bins.row(b) * 2; // columns 0 and 1 of this bin in bins.values (no other row is added below)
+      bins.values[bin]! += len;
       let retx = false;
       if (sd.nxt < 0) sd.nxt = s;
       if (s < sd.nxt) {
@@ -728,7 +721,7 @@ export class TimelineObserver implements SegmentObserver {
           sd.holesRetx++;
           // Bytes the capture sees for the first time count as goodput, though the sender resent them.
           sd.newBytes += filled;
-          bin[1] += filled;
+          bins.values[bin + 1]! += filled;
         }
         if (filled >= Math.min(e, sd.nxt) - s && s >= sd.isn + 1) sd.retransUnseen++;
         // Karn: no RTT sample from retransmitted data.
@@ -745,7 +738,7 @@ export class TimelineObserver implements SegmentObserver {
       if (e > sd.nxt) {
         const fresh = e - Math.max(s, sd.nxt);
         sd.newBytes += fresh;
-        bin[1] += fresh;
+        bins.values[bin + 1]! += fresh;
         sd.nxt = e;
         if (sd.rttQ.length < MAX_RTT_QUEUE) sd.rttQ.push(e, time, retx ? 1 : 0);
       }
@@ -1138,14 +1131,14 @@ export class TimelineObserver implements SegmentObserver {
       }
       if (sf.conn.subflows.length > 1) this.watchStops(sf, cd, time, frame);
       cd.unique += fresh;
-      cd.bins.set(b, (cd.bins.get(b) ?? 0) + fresh);
+      cd.bins.add(b, 0, fresh);
       cd.bySubflow.set(ts, (cd.bySubflow.get(ts) ?? 0) + fresh);
-      let sh = cd.share.get(b);
+      let sh = cd.share.get(ts);
       if (sh === undefined) {
-        sh = new Map();
-        cd.share.set(b, sh);
+        sh = new BinColumns(1);
+        cd.share.set(ts, sh);
       }
-      sh.set(ts, (sh.get(ts) ?? 0) + fresh);
+      sh.add(b, 0, fresh);
     }
 
     // Reinjection: overlap with a transmission on another subflow (a subflow-level retransmission is not one).
@@ -1647,7 +1640,7 @@ export class TimelineObserver implements SegmentObserver {
       rttTimestamps: rttSummary(d.rttTs, undefined),
       sackBlocks: d.sackBlocks,
       sackSegments: d.sackSegments,
-      bins: [...d.bins.entries()].sort((a, b) => a[0] - b[0]).map(([i, v]) => [t0 + i * this.interval, v[0], v[1]]),
+      bins: Array.from({ length: d.bins.length }, (_, r) => [t0 + d.bins.binAt(r) * this.interval, d.bins.at(r, 0), d.bins.at(r, 1)] as [number, number, number]),
     };
     if (d.lastWindow !== undefined) r.lastWindow = d.lastWindow;
     if (d.firstDataTime !== undefined) r.firstDataTime = d.firstDataTime;
@@ -1657,10 +1650,11 @@ export class TimelineObserver implements SegmentObserver {
   }
 
   private dataResult(cd: ConnDir, t0: number, pendingSpurious: number): DataDirTimeline {
-    const share: Array<[number, number, number]> = [];
-    for (const [i, m] of [...cd.share.entries()].sort((a, b) => a[0] - b[0])) {
-      for (const [ts, v] of [...m.entries()].sort((a, b) => a[0] - b[0])) share.push([t0 + i * this.interval, ts, v]);
-    }
+    // [bin index, tcp.stream, bytes], by bin, then tcp.stream.
+    const rows: Array<[number, number, number]> = [];
+    for (const [ts, c] of cd.share) for (let r = 0; r < c.length; r++) rows.push([c.binAt(r), ts, c.at(r, 0)]);
+    rows.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const share = rows.map(([i, ts, v]): [number, number, number] => [t0 + i * this.interval, ts, v]);
     const r: DataDirTimeline = {
       dataDir: cd.d,
       dsnBase: cd.baseKind,
@@ -1676,7 +1670,7 @@ export class TimelineObserver implements SegmentObserver {
         needed: cd.reinj.count - cd.reinj.spurious - pendingSpurious,
         spurious: cd.reinj.spurious + pendingSpurious,
       },
-      bins: [...cd.bins.entries()].sort((a, b) => a[0] - b[0]).map(([i, v]) => [t0 + i * this.interval, v]),
+      bins: Array.from({ length: cd.bins.length }, (_, r) => [t0 + cd.bins.binAt(r) * this.interval, cd.bins.at(r, 0)] as [number, number]),
       bytesBySubflow: Object.fromEntries([...cd.bySubflow.entries()].map(([k, v]) => [String(k), v])),
       shareBins: share,
     };

@@ -118,3 +118,68 @@ export class RtoEstimator {
     return Math.min(this.maxRto, Math.max(this.minRto, this.srtt + Math.max(0.001, 4 * this.rttvar)));
   }
 }
+
+/**
+ * A time series of `width` numbers per time bin (bin index → row), in two flat number arrays (unboxed doubles):
+ * ≈ 8 × (width + 1) bytes per bin instead of a Map entry plus an array (≈ 100–500 bytes), since a long capture
+ * has a bin every 0.1 s for every subflow direction for its whole duration (the timeline state that grew with
+ * capture length: 5 MB of live heap per 10 M frames). Plain arrays, not typed ones: a short connection's series
+ * holds one or two bins, and a typed array costs ≈ 200 bytes before its first element. Bins come in time order:
+ * appending and updating the last bin are O(1); a bin before the last one (capture timestamps going back) is
+ * found by binary search and inserted (O(n), rare).
+ */
+export class BinColumns {
+  private readonly keys: number[] = [];
+  /** Row-major values: row r holds `values[r * width … r * width + width - 1]`. */
+  readonly values: number[] = [];
+
+  constructor(readonly width: number) {}
+
+  /** Bins held. */
+  get length(): number {
+    return this.keys.length;
+  }
+
+  /** Row of bin `b`, created (all values 0) when absent. */
+  row(b: number): number {
+    const keys = this.keys;
+    const n = keys.length;
+    const w = this.width;
+    if (n > 0) {
+      const last = keys[n - 1]!;
+      if (last === b) return n - 1;
+      if (last > b) {
+        let lo = 0;
+        let hi = n - 1;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (keys[mid]! < b) lo = mid + 1;
+          else hi = mid;
+        }
+        if (keys[lo] === b) return lo;
+        keys.splice(lo, 0, b);
+        this.values.splice(lo * w, 0, ...new Array<number>(w).fill(0));
+        return lo;
+      }
+    }
+    keys.push(b);
+    for (let k = 0; k < w; k++) this.values.push(0);
+    return n;
+  }
+
+  /** Adds `v` to column `col` of bin `b`. */
+  add(b: number, col: number, v: number): void {
+    const r = this.row(b);
+    this.values[r * this.width + col]! += v;
+  }
+
+  /** Bin index of row `r` (rows are in increasing bin order). */
+  binAt(r: number): number {
+    return this.keys[r]!;
+  }
+
+  /** Value of column `col` in row `r`. */
+  at(r: number, col: number): number {
+    return this.values[r * this.width + col]!;
+  }
+}
