@@ -116,7 +116,7 @@ export interface StatusView {
   packetsPerSecond: number;
   /** Kernel drop counter (null when unknown, e.g. replay). */
   dropped: number | null;
-  /** Bytes captured but not yet analysed (the capture child's pipe buffer and spool); 0 when caught up or replaying. */
+  /** Bytes captured but not yet analysed (the capture child's memory queue and spool), as last reported; 0 when caught up or replaying. */
   backlogBytes: number;
   /** Decode problems so far (malformed or capture-cut frames, state-limit evictions). */
   problems: number;
