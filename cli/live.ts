@@ -345,10 +345,11 @@ function startMetrics(state: LiveState, source: CaptureSource): { snapshots: num
   return m;
 }
 
-/** The capture's counters into the state: drops (all causes) and the backlog still to analyse. */
+/** The capture's counters into the state: drops (all causes), the backlog still to analyse, whether it has started. */
 function captureCounters(state: LiveState, live: LiveCaptureSource): void {
   state.dropped = drops(live);
   state.backlogBytes = live.stats.backlogBytes;
+  state.opening = !live.capturing && live.stats.received === 0 && !live.stopping;
 }
 
 /** Frames lost by the capture: the kernel ring's drops, the capture child's, and those left unread at stop (null while none is known). */

@@ -436,6 +436,11 @@ export class LiveCaptureSource implements CaptureSource {
    */
   capturing = false;
 
+  /** True once {@link stop} was called. */
+  get stopping(): boolean {
+    return this.stopped;
+  }
+
   /** Read the drop counter of the capture child once more (for a final figure), then resolve. */
   async refreshDrops(): Promise<void> {
     const pid = this.child?.pid;

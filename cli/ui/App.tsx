@@ -306,7 +306,7 @@ function StatusBar({ view, columns, paused }: { view: LiveView; columns: number;
   const s = view.status;
   const drops = s.dropped === null ? '—' : String(s.dropped);
   // The figures first, the source name last: a narrow terminal cuts the name, not the drop counter.
-  const text = ` ${Math.round(s.packetsPerSecond)} pkt/s  ${s.frames} frames  ${bytes(s.bytes)}  drops ${drops}${s.backlogBytes > 0 ? `  behind ${bytes(s.backlogBytes)}` : ''}  ${duration(s.elapsed)}${paused ? '  PAUSED' : ''}${s.ended ? '  (end of capture)' : ''}${s.notice !== undefined ? `  ${s.notice}` : ''}  ${s.source}`;
+  const text = ` ${Math.round(s.packetsPerSecond)} pkt/s  ${s.frames} frames  ${bytes(s.bytes)}  drops ${drops}${s.backlogBytes > 0 ? `  behind ${bytes(s.backlogBytes)}` : ''}${s.opening ? '  opening the capture…' : ''}  ${duration(s.elapsed)}${paused ? '  PAUSED' : ''}${s.ended ? '  (end of capture)' : ''}${s.notice !== undefined ? `  ${s.notice}` : ''}  ${s.source}`;
   return (
     <Text inverse color={s.dropped !== null && s.dropped > 0 ? 'red' : undefined}>
       {fit(text, columns)}

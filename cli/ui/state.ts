@@ -118,6 +118,8 @@ export interface StatusView {
   dropped: number | null;
   /** Bytes captured but not yet analysed (the capture child's memory queue and spool), as last reported; 0 when caught up or replaying. */
   backlogBytes: number;
+  /** A live capture that is not capturing yet (its capture child is still opening the interface): packets sent now are not seen. */
+  opening: boolean;
   /** Decode problems so far (malformed or capture-cut frames, state-limit evictions). */
   problems: number;
   /** The latest notice about the capture itself (interface lost, reopened), if any. */
@@ -215,6 +217,8 @@ export class LiveState {
   dropped: number | null = null;
   /** See {@link StatusView.backlogBytes}; set by the live capture's owner. */
   backlogBytes = 0;
+  /** See {@link StatusView.opening}; set by the live capture's owner. */
+  opening = false;
   paused = false;
   ended = false;
 
@@ -396,6 +400,7 @@ export class LiveState {
       packetsPerSecond: this.pps,
       dropped: this.dropped,
       backlogBytes: this.backlogBytes,
+      opening: this.opening,
       problems: this.pipe.issues.count,
       ...(this.lastNotice !== undefined ? { notice: this.lastNotice } : {}),
       elapsed: Number.isNaN(this.firstTime) || Number.isNaN(now) ? 0 : Math.max(0, now - this.firstTime),

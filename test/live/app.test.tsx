@@ -144,7 +144,7 @@ describe('live TUI on 01-basic (2 subflows, upload)', () => {
     r.unmount();
   });
 
-  it('the status bar says how far the analysis runs behind the capture (the capture child\'s backlog), only while it does', async () => {
+  it('the status bar says how far the analysis runs behind the capture (the capture child\'s backlog), only while it does, and that the capture is still opening', async () => {
     const state = await feedFixture(BASIC, 200);
     state.dropped = 0;
     state.backlogBytes = 150_000_000;
@@ -156,7 +156,13 @@ describe('live TUI on 01-basic (2 subflows, upload)', () => {
     const caughtUp = render(<App store={new SimpleViewStore(state.sample().view)} columns={120} rows={30} />);
     expect(caughtUp.lastFrame()).toMatch(/drops 0 /);
     expect(caughtUp.lastFrame()).not.toContain('behind');
+    expect(caughtUp.lastFrame()).not.toContain('opening');
     caughtUp.unmount();
+    // Until the capture child has opened the interface, the status bar says so.
+    state.opening = true;
+    const opening = render(<App store={new SimpleViewStore(state.sample().view)} columns={120} rows={30} />);
+    expect(opening.lastFrame()).toMatch(/drops 0 {2}opening the capture…/);
+    opening.unmount();
   });
 });
 
