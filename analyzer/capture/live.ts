@@ -97,9 +97,9 @@ export interface LiveCaptureStats {
   /** The largest {@link backlogBytes} reported since the capture started, bytes. */
   maxBacklogBytes: number;
   /**
-   * Frames the capture child had written to the pipe but this process had not read when the capture was
-   * stopped: discarded, since stop does not wait for a lagging consumer (the child's `sent N` minus the
-   * frames read from it). 0 until a capture stopped.
+   * Frames the capture child had accepted (in the pipe, its memory queue or its spool) but this process had not
+   * read when the capture was stopped: discarded, since stop does not wait for a lagging consumer (the child's
+   * `sent N` minus the frames read from it). 0 until a capture stopped.
    */
   unreadAtStop: number;
   /** Times the capture was lost (interface down or gone) and reopened. */
