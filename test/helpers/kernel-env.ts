@@ -23,3 +23,18 @@ export function namespaceSkipReason(): string | null {
   if (spawnSync('python3', ['--version']).status !== 0) return 'python3 missing';
   return null;
 }
+
+/** Kill every process in these network namespaces and delete them (those that exist); for test set-up and teardown. */
+export function deleteNamespaces(...names: string[]): void {
+  for (const ns of names) {
+    if (!existsSync(`/run/netns/${ns}`)) continue;
+    for (const p of spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter((x) => x !== '')) {
+      try {
+        process.kill(Number(p), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+}

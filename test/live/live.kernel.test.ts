@@ -9,7 +9,7 @@
  * MPTcpExtRmAddr = REMOVE_ADDR received), and the written pcapng re-read by the file analyzer.
  * Everything lives in namespaces created here and is deleted afterwards.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeFile } from '../../analyzer/analyze.js';
 import type { LiveEvent } from '../../cli/ui/state.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
-import { namespaceSkipReason } from '../helpers/kernel-env.js';
+import { deleteNamespaces, namespaceSkipReason } from '../helpers/kernel-env.js';
 
 const CLI = join(REPO_ROOT, 'bin', 'mptcpscope.js');
 const XFER = join(REPO_ROOT, 'fixtures', 'generator', 'mptcp_xfer.py');
@@ -41,18 +41,7 @@ function nstat(ns: string): Record<string, number> {
 }
 
 function cleanup(): void {
-  for (const ns of [NS_C, NS_S]) {
-    if (!existsSync(`/run/netns/${ns}`)) continue;
-    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter((p) => p !== '');
-    for (const p of pids) {
-      try {
-        process.kill(Number(p), 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    spawnSync('ip', ['netns', 'del', ns]);
-  }
+  deleteNamespaces(NS_C, NS_S);
 }
 
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

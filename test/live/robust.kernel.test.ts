@@ -11,15 +11,15 @@
  *     or in the drop counter (kernel ring + capture child), checked against the injector's count.
  * Everything lives in namespaces created here and deleted afterwards.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeFile } from '../../analyzer/analyze.js';
 import type { LiveEvent } from '../../cli/ui/state.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
-import { namespaceSkipReason } from '../helpers/kernel-env.js';
+import { deleteNamespaces, namespaceSkipReason } from '../helpers/kernel-env.js';
 
 const CLI = join(REPO_ROOT, 'bin', 'mptcpscope.js');
 
@@ -67,17 +67,7 @@ function sh(cmd: string, args: string[]): string {
 const inject = (kind: string, n = 1): number => Number(sh('ip', ['netns', 'exec', NS_B, 'python3', '-c', INJECT_PY, kind, String(n)]).trim());
 
 function cleanup(): void {
-  for (const ns of [NS_A, NS_B]) {
-    if (!existsSync(`/run/netns/${ns}`)) continue;
-    for (const p of spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter((x) => x !== '')) {
-      try {
-        process.kill(Number(p), 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    spawnSync('ip', ['netns', 'del', ns]);
-  }
+  deleteNamespaces(NS_A, NS_B);
 }
 
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -6,13 +6,13 @@
  * inside a small node script whose sink busy-waits 3 s on the first frame, while python3 injects ~90 MB of
  * numbered 9000-byte frames (raw AF_PACKET socket) on the other end. Everything lives in namespaces created here.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/fixtures.js';
-import { namespaceSkipReason } from '../helpers/kernel-env.js';
+import { deleteNamespaces, namespaceSkipReason } from '../helpers/kernel-env.js';
 
 const SKIP = namespaceSkipReason();
 const ID = `mpss${process.pid}`;
@@ -78,17 +78,7 @@ function sh(cmd: string, args: string[]): string {
 }
 
 function cleanup(): void {
-  for (const ns of [NS_A, NS_B]) {
-    if (!existsSync(`/run/netns/${ns}`)) continue;
-    for (const p of spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter((x) => x !== '')) {
-      try {
-        process.kill(Number(p), 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    spawnSync('ip', ['netns', 'del', ns]);
-  }
+  deleteNamespaces(NS_A, NS_B);
 }
 
 interface Outcome {
