@@ -8,7 +8,7 @@ import { openCapture } from './capture/open.js';
 import type { CaptureSource, CaptureSummary, Frame } from './capture/types.js';
 import type { DecodeIssue } from './issue.js';
 import type { Dir, FlowState } from './model/flow.js';
-import { ConnectionTracker, type EvictionSummary } from './model/tracker.js';
+import { ConnectionTracker, type EvictionSummary, type RetiredConnection, type RetirementSummary, type TrackerOptions } from './model/tracker.js';
 import type { Connection, TcpConnection } from './model/types.js';
 import { decodePacket } from './wire/packet.js';
 import type { TcpSegment } from './wire/types.js';
@@ -21,6 +21,13 @@ import type { TcpSegment } from './wire/types.js';
  */
 export interface SegmentObserver {
   onSegment(seg: TcpSegment, flow: FlowState, dir: Dir, time: number, tracker: ConnectionTracker, frame?: Frame): void;
+  /**
+   * A finished connection is being retired (TrackerOptions.retireAfter): finish what is kept about it and
+   * release its flows' state; they get no further onSegment. Called between segments, its flows still intact.
+   */
+  onConnectionEnd?(r: RetiredConnection, tracker: ConnectionTracker): void;
+  /** A late segment of a retired flow (`tcpStream`), counted in its model; it gets no onSegment. */
+  onLateSegment?(seg: TcpSegment, tcpStream: number, dir: Dir, time: number): void;
 }
 
 export const SCHEMA_VERSION = 1;
@@ -80,6 +87,8 @@ export interface CaptureAnalysis {
   errorGroups: IssueGroup[];
   /** The tracker's state limit and what it evicted (flows dropped from the model; see TrackerOptions.maxFlows). */
   stateLimit: EvictionSummary;
+  /** Finished connections retired while reading (their models are final; see TrackerOptions.retireAfter). */
+  retirement: RetirementSummary;
 }
 
 export interface AnalyzeOptions {
@@ -93,6 +102,8 @@ export interface AnalyzeOptions {
   observers?: SegmentObserver[];
   /** Tracker state limit in flows (default DEFAULT_MAX_FLOWS in model/tracker.ts). */
   maxFlows?: number;
+  /** Seconds a finished connection is kept before it is retired (TrackerOptions.retireAfter; default 10, Infinity: never). */
+  retireAfter?: number;
 }
 
 /** Collects issues with a cap, grouping all of them. */
@@ -139,9 +150,18 @@ export class FramePipeline {
     private readonly file: string,
     maxErrors = 1000,
     maxFlows?: number,
+    retireAfter?: number,
   ) {
     this.issues = new IssueCollector(maxErrors);
-    this.tracker = new ConnectionTracker(maxFlows !== undefined ? { maxFlows } : {});
+    const opts: TrackerOptions = { onRetire: (r) => this.retire(r) };
+    if (maxFlows !== undefined) opts.maxFlows = maxFlows;
+    if (retireAfter !== undefined) opts.retireAfter = retireAfter;
+    this.tracker = new ConnectionTracker(opts);
+  }
+
+  private retire(r: RetiredConnection): void {
+    const obs = this.observers;
+    for (let i = 0; i < obs.length; i++) obs[i]!.onConnectionEnd?.(r, this.tracker);
   }
 
   /** The analysis of the frames fed so far (model snapshot, counts, problems), with `capture` describing their source. */
@@ -158,6 +178,7 @@ export class FramePipeline {
       errorCount: this.issues.count,
       errorGroups: this.issues.groupList(),
       stateLimit: { ...this.tracker.evictions },
+      retirement: { ...this.tracker.retirement },
     };
   }
 
@@ -198,6 +219,10 @@ export class FramePipeline {
         const time = frame.tsSec + frame.tsNsec / 1e9;
         const flow = this.tracker.onSegment(d.segment, time);
         const obs = this.observers;
+        if (flow === undefined) {
+          for (let i = 0; i < obs.length; i++) obs[i]!.onLateSegment?.(d.segment, this.tracker.lateTcpStream, this.tracker.lastDir, time);
+          break;
+        }
         for (let i = 0; i < obs.length; i++) obs[i]!.onSegment(d.segment, flow, this.tracker.lastDir, time, this.tracker, frame);
         break;
       }
@@ -218,7 +243,7 @@ export class FramePipeline {
 /** Analyse one capture file. Rejects only if the file cannot be read at all (ENOENT, EACCES, EISDIR). */
 export async function analyzeFile(path: string, opts: AnalyzeOptions = {}): Promise<CaptureAnalysis> {
   const source = opts.source ?? openCapture(path);
-  const pipe = new FramePipeline(path, opts.maxErrors ?? 1000, opts.maxFlows);
+  const pipe = new FramePipeline(path, opts.maxErrors ?? 1000, opts.maxFlows, opts.retireAfter);
   if (opts.observers !== undefined) pipe.observers.push(...opts.observers);
   const onProgress = opts.onProgress;
   const summary = await source.run({

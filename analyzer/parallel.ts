@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { type AnalyzeOptions, type CaptureAnalysis, analyzeFile } from './analyze.js';
 
 /** Options a worker can take (no callbacks, no custom source or observers: they do not cross threads). */
-export type ParallelAnalyzeOptions = Pick<AnalyzeOptions, 'maxErrors' | 'maxFlows'>;
+export type ParallelAnalyzeOptions = Pick<AnalyzeOptions, 'maxErrors' | 'maxFlows' | 'retireAfter'>;
 
 /** Outcome for one file: the analysis, or why the file could not be analysed. */
 export type FileOutcome = { file: string; analysis: CaptureAnalysis } | { file: string; error: string };

@@ -6,7 +6,7 @@ import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
-import { type CaptureAnalysis, analyzeFile } from '../analyzer/analyze.js';
+import { type AnalyzeOptions, type CaptureAnalysis, analyzeFile } from '../analyzer/analyze.js';
 import { formatIssue } from '../analyzer/issue.js';
 import { analyzeFilesParallel, defaultJobs } from '../analyzer/parallel.js';
 import type { Connection, Ending, Subflow } from '../analyzer/model/types.js';
@@ -37,6 +37,7 @@ interface AnalyzeCliOptions {
   progress: boolean;
   tcp?: boolean;
   maxFlows?: string;
+  retireAfter?: string;
   timeline?: boolean;
   jobs?: string;
 }
@@ -53,6 +54,7 @@ export function registerAnalyze(program: Command, setExit: (code: number) => voi
     .option('--no-progress', 'no progress bar on stderr')
     .option('--timeline', 'also build the sequence timelines: multipath metrics per connection (aggregation gain, byte share, failovers, per-path RTT / retransmissions / throughput) in the text and as connections[].metrics in --json')
     .option('--max-flows <n>', 'state limit: most TCP flows held at once; older closed/idle flows are evicted and counted (default 250000)')
+    .option('--retire-after <seconds>', "seconds of capture time a finished connection is kept after its last segment before its state is summarised and released ('never': keep all to the end)", '10')
     .option('--jobs <n>', 'with several files: analyse up to n files at once in worker threads (default: the available cores; 1 = one by one)')
     .addHelpText(
       'after',
@@ -76,6 +78,14 @@ async function runAnalyze(files: string[], opts: AnalyzeCliOptions): Promise<num
     process.stderr.write(`mptcpscope analyze: --max-flows must be a positive integer, got '${opts.maxFlows}'\n`);
     return ExitCode.BAD_INPUT;
   }
+  const retireAfter = opts.retireAfter === undefined ? undefined : opts.retireAfter === 'never' ? Number.POSITIVE_INFINITY : Number(opts.retireAfter);
+  if (retireAfter !== undefined && !(retireAfter >= 0)) {
+    process.stderr.write(`mptcpscope analyze: --retire-after must be a number of seconds ≥ 0 or 'never', got '${opts.retireAfter}'\n`);
+    return ExitCode.BAD_INPUT;
+  }
+  const limits: Pick<AnalyzeOptions, 'maxFlows' | 'retireAfter'> = {};
+  if (maxFlows !== undefined) limits.maxFlows = maxFlows;
+  if (retireAfter !== undefined) limits.retireAfter = retireAfter;
   const jobs = opts.jobs === undefined ? defaultJobs() : Number.parseInt(opts.jobs, 10);
   if (!Number.isFinite(jobs) || jobs < 1) {
     process.stderr.write(`mptcpscope analyze: --jobs must be a positive integer, got '${opts.jobs}'\n`);
@@ -83,7 +93,7 @@ async function runAnalyze(files: string[], opts: AnalyzeCliOptions): Promise<num
   }
   // Several files: analysed in worker threads, printed in input order (the same output as one by one).
   // The workers run the plain analysis only: --timeline (metrics from an observer in this thread) goes one by one.
-  const parallel = files.length > 1 && jobs > 1 && opts.timeline !== true ? await analyzeFilesParallel(files, { maxErrors, ...(maxFlows !== undefined ? { maxFlows } : {}) }, jobs) : undefined;
+  const parallel = files.length > 1 && jobs > 1 && opts.timeline !== true ? await analyzeFilesParallel(files, { maxErrors, ...limits }, jobs) : undefined;
   const results: CaptureAnalysis[] = [];
   let exit: number = ExitCode.OK;
   for (const [i, file] of files.entries()) {
@@ -91,7 +101,7 @@ async function runAnalyze(files: string[], opts: AnalyzeCliOptions): Promise<num
     const obs = opts.timeline === true ? new TimelineObserver() : undefined;
     try {
       const p = parallel?.[i];
-      if (p === undefined) result = await analyzeWithProgress(file, maxErrors, opts.progress, maxFlows, obs);
+      if (p === undefined) result = await analyzeWithProgress(file, maxErrors, opts.progress, limits, obs);
       else if ('error' in p) throw new Error(p.error);
       else result = p.analysis;
     } catch (e) {
@@ -143,7 +153,7 @@ async function analyzeWithProgress(
   file: string,
   maxErrors: number,
   progress: boolean,
-  maxFlows?: number,
+  limits: Pick<AnalyzeOptions, 'maxFlows' | 'retireAfter'>,
   observer?: TimelineObserver,
 ): Promise<CaptureAnalysis> {
   let bar: cliProgress.SingleBar | undefined;
@@ -161,7 +171,7 @@ async function analyzeWithProgress(
     return await analyzeFile(file, {
       maxErrors,
       ...(observer !== undefined ? { observers: [observer] } : {}),
-      ...(maxFlows !== undefined ? { maxFlows } : {}),
+      ...limits,
       ...(bar ? { onProgress: (off: number) => bar?.update(Math.floor(off / 1e6)) } : {}),
     });
   } finally {

@@ -8,7 +8,8 @@
 import { type AnalyzeOptions, type CaptureAnalysis, type SegmentObserver, analyzeFile } from '../analyzer/analyze.js';
 import type { Frame } from '../analyzer/capture/types.js';
 import type { Dir, FlowState } from '../analyzer/model/flow.js';
-import type { ConnectionTracker } from '../analyzer/model/tracker.js';
+import type { ConnectionTracker, RetiredConnection } from '../analyzer/model/tracker.js';
+import type { Connection } from '../analyzer/model/types.js';
 import { TimelineObserver } from '../analyzer/timeline/observer.js';
 import type { TcpSegment } from '../analyzer/wire/types.js';
 import { ruleInfo } from './catalogue.js';
@@ -16,12 +17,14 @@ import { initiatorIsClient } from './rules/util.js';
 import './detectors.js';
 import type { Finding, NotEvaluable } from './finding.js';
 import {
+  type ConnectionFinishContext,
   type ConnectionView,
   type Detector,
   type FindingInput,
   type FinishContext,
   type RuleContext,
   type RuleSession,
+  type SubflowRef,
   registeredDetectors,
 } from './registry.js';
 
@@ -87,7 +90,7 @@ class Collector implements RuleContext {
     }
   }
 
-  report(f: FindingInput, flow?: FlowState): void {
+  report(f: FindingInput, flow?: SubflowRef): void {
     const info = ruleInfo(f.id);
     const stream = flow?.tcpStream;
     const aggKey = f.key !== undefined ? `${f.id}|${stream ?? '-'}|${f.key}` : `#${this.seq++}`;
@@ -126,6 +129,8 @@ class Collector implements RuleContext {
 /**
  * Observer that fans segments out to every session and remembers flows by tcp.stream, weakly: a flow the
  * tracker evicts (state limit) is not kept alive here; dead entries are pruned as new flows appear.
+ * When the tracker retires a finished connection, runs the sessions' per-connection end pass on it and
+ * releases its flows (see RuleSession).
  */
 class Fanout {
   private readonly refs = new Map<number, WeakRef<FlowState>>();
@@ -134,7 +139,13 @@ class Fanout {
   private last: FlowState | undefined;
   /** Held so the tracker (and the flows it keeps) outlives analyzeFile until the end-of-capture pass. */
   tracker: ConnectionTracker | undefined;
-  constructor(private readonly sessions: RuleSession[]) {}
+  /** Connections whose end pass already ran (retired while reading). */
+  readonly finished = new WeakSet<Connection>();
+  constructor(
+    private readonly sessions: RuleSession[],
+    private readonly collector: Collector,
+    private readonly twoDir: readonly string[],
+  ) {}
   flow(tcpStream: number): FlowState | undefined {
     return this.refs.get(tcpStream)?.deref();
   }
@@ -151,7 +162,56 @@ class Fanout {
     const s = this.sessions;
     for (let i = 0; i < s.length; i++) s[i]!.onSegment(seg, flow, dir, time, tracker, frame);
   }
+  onConnectionEnd(r: RetiredConnection): void {
+    const conn = r.connection;
+    if (conn !== undefined) {
+      const v: ConnectionView = { conn, flows: r.flows };
+      if (r.root !== undefined) v.root = r.root;
+      const ctx = connectionContext(this.collector, v);
+      for (const s of this.sessions) s.finishConnection?.(ctx, v);
+      twoDirCheck(this.collector, v, this.twoDir);
+      this.finished.add(conn);
+    }
+    for (const f of r.flows) {
+      if (this.last === f) this.last = undefined;
+      this.refs.delete(f.tcpStream);
+      for (const s of this.sessions) s.release?.(f);
+    }
+  }
 }
+
+/** The context of one connection's end pass. */
+function connectionContext(collector: Collector, v: ConnectionView): ConnectionFinishContext {
+  const ctx: ConnectionFinishContext = {
+    connectionOf: (f) => (v.flows.includes(f) ? v : undefined),
+    hostOf: (f, dir) => hostIn(v, f, dir),
+    report: (f, flow) => collector.report(f, flow),
+    notEvaluable: (id, flow, reason) => collector.notEvaluable(id, flow, reason),
+    pass: (id, flow) => collector.pass(id, flow),
+  };
+  if (collector.timeline !== undefined) ctx.timeline = collector.timeline;
+  return ctx;
+}
+
+/** Which connection-level host sends direction `dir` of `f` in `v` (see FinishContext.hostOf). */
+function hostIn(v: ConnectionView | undefined, f: FlowState, dir: Dir): 'client' | 'server' | undefined {
+  if (v === undefined) return undefined;
+  const flowClientIsConnClient = initiatorIsClient(f, v.root);
+  if (flowClientIsConnClient === undefined) return undefined;
+  return (dir === 0) === flowClientIsConnClient ? 'client' : 'server';
+}
+
+/** Rules that need both directions cannot be judged on a connection captured one way only. */
+function twoDirCheck(collector: Collector, v: ConnectionView, twoDir: readonly string[]): void {
+  const first = v.flows[0];
+  if (first === undefined) return;
+  const c2s = v.flows.some((f) => f.packets[0] > 0);
+  const s2c = v.flows.some((f) => f.packets[1] > 0);
+  if (c2s && s2c) return;
+  for (const id of twoDir) collector.notEvaluable(id, first, `only the ${c2s ? 'client → server' : 'server → client'} direction was captured`);
+}
+
+const twoDirRules = (detectors: readonly Detector[]): string[] => detectors.flatMap((d) => d.rules).filter((id) => ruleInfo(id)?.observability === '2D');
 
 export interface CheckOptions extends AnalyzeOptions {
   /** Detectors to run (default: every registered one). */
@@ -176,7 +236,7 @@ export async function checkFile(path: string, opts: CheckOptions = {}): Promise<
   const timeline = givenTimeline ?? (detectors.some((d) => d.needsTimeline === true) ? new TimelineObserver() : undefined);
   if (timeline !== undefined) collector.timeline = timeline;
   const sessions = detectors.map((d) => d.create(collector));
-  const fan = new Fanout(sessions);
+  const fan = new Fanout(sessions, collector, twoDirRules(detectors));
   const analysis = await analyzeFile(path, { ...analyzeOpts, observers: [...(timeline !== undefined ? [timeline] : []), fan, ...(extra ?? [])] });
   return completeCheck(path, analysis, detectors, collector, sessions, fan);
 }
@@ -217,11 +277,15 @@ export class CheckSession implements SegmentObserver {
     if (cb !== undefined) this.collector.onNew = (p) => cb(p.finding, p.tcpStream);
     if (opts.timeline !== undefined) this.collector.timeline = opts.timeline;
     this.sessions = this.detectors.map((d) => d.create(this.collector));
-    this.fan = new Fanout(this.sessions);
+    this.fan = new Fanout(this.sessions, this.collector, twoDirRules(this.detectors));
   }
 
   onSegment(seg: TcpSegment, flow: FlowState, dir: Dir, time: number, tracker: ConnectionTracker, frame?: Frame): void {
     this.fan.onSegment(seg, flow, dir, time, tracker, frame);
+  }
+
+  onConnectionEnd(r: RetiredConnection): void {
+    this.fan.onConnectionEnd(r);
   }
 
   /**
@@ -238,21 +302,22 @@ export class CheckSession implements SegmentObserver {
 
 /** The end-of-capture part of a check: resolve connections, run the detectors' finish passes, collect. */
 function completeCheck(path: string, analysis: CaptureAnalysis, detectors: readonly Detector[], collector: Collector, sessions: RuleSession[], fan: Fanout): CheckResult {
-  // Resolve connections: tcp.stream → (connection id, subflow id).
+  // Resolve connections: tcp.stream → (connection id, subflow id). Views only of those not finished yet.
   const where = new Map<number, { connection: number; subflow: number }>();
   const views: ConnectionView[] = [];
   const viewOfStream = new Map<number, ConnectionView>();
   for (const conn of analysis.connections) {
+    conn.subflows.forEach((sf, i) => where.set(sf.tcpStream, { connection: conn.id, subflow: i }));
+    if (fan.finished.has(conn)) continue;
     const flows: FlowState[] = [];
     let root: FlowState | undefined;
-    conn.subflows.forEach((sf, i) => {
-      where.set(sf.tcpStream, { connection: conn.id, subflow: i });
+    for (const sf of conn.subflows) {
       const f = fan.flow(sf.tcpStream);
       if (f !== undefined) {
         flows.push(f);
         if (root === undefined && f.keys !== undefined) root = f;
       }
-    });
+    }
     if (root === undefined) root = flows.find((f) => f.syn?.option?.type === 'MP_CAPABLE' || f.synAck?.option?.type === 'MP_CAPABLE' || f.anyMpc !== undefined);
     const v: ConnectionView = { conn, flows };
     if (root !== undefined) v.root = root;
@@ -261,34 +326,20 @@ function completeCheck(path: string, analysis: CaptureAnalysis, detectors: reado
   }
 
   const connectionOf = (f: FlowState): ConnectionView | undefined => viewOfStream.get(f.tcpStream);
-  const hostOf = (f: FlowState, dir: Dir): 'client' | 'server' | undefined => {
-    const v = connectionOf(f);
-    if (v === undefined) return undefined;
-    const flowClientIsConnClient = joinInitiatorIsClient(f, v);
-    if (flowClientIsConnClient === undefined) return undefined;
-    return (dir === 0) === flowClientIsConnClient ? 'client' : 'server';
-  };
   const fin: FinishContext = {
     analysis,
     connections: views,
     connectionOf,
-    hostOf,
+    hostOf: (f, dir) => hostIn(connectionOf(f), f, dir),
     report: (f, flow) => collector.report(f, flow),
     notEvaluable: (id, flow, reason) => collector.notEvaluable(id, flow, reason),
     pass: (id, flow) => collector.pass(id, flow),
   };
   if (collector.timeline !== undefined) fin.timeline = collector.timeline;
+  for (const s of sessions) if (s.finishConnection !== undefined) for (const v of views) s.finishConnection(fin, v);
   for (const s of sessions) s.finish?.(fin);
-  // Rules that need both directions cannot be judged on a connection captured one way only.
-  const twoDir = detectors.flatMap((d) => d.rules).filter((id) => ruleInfo(id)?.observability === '2D');
-  for (const v of views) {
-    const first = v.flows[0];
-    if (first === undefined) continue;
-    const c2s = v.flows.some((f) => f.packets[0] > 0);
-    const s2c = v.flows.some((f) => f.packets[1] > 0);
-    if (c2s && s2c) continue;
-    for (const id of twoDir) collector.notEvaluable(id, first, `only the ${c2s ? 'client → server' : 'server → client'} direction was captured`);
-  }
+  const twoDir = twoDirRules(detectors);
+  for (const v of views) twoDirCheck(collector, v, twoDir);
 
   const findings: Finding[] = [];
   for (const p of collector.pending.values()) {
@@ -332,6 +383,4 @@ function completeCheck(path: string, analysis: CaptureAnalysis, detectors: reado
   return { file: path, analysis, findings, notEvaluable, rulesRun, passes };
 }
 
-function joinInitiatorIsClient(f: FlowState, v: ConnectionView): boolean | undefined {
-  return initiatorIsClient(f, v.root);
-}
+

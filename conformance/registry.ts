@@ -33,10 +33,16 @@ export interface FindingInput {
   key?: string;
 }
 
+/** What a finding names its subflow by: a flow, or the tcp.stream of one released earlier. */
+export type SubflowRef = Pick<FlowState, 'tcpStream'>;
+
 /** Where sessions send their results. */
 export interface RuleContext {
-  /** Report a finding about `flow` (its connection and subflow), or about the capture when omitted. */
-  report(f: FindingInput, flow?: FlowState): void;
+  /**
+   * Report a finding about `flow` (its connection and subflow: only its tcp.stream is used, so a flow
+   * already released can be named by `{ tcpStream }`), or about the capture when omitted.
+   */
+  report(f: FindingInput, flow?: SubflowRef): void;
   /** Rule `id` cannot be judged for `flow`'s connection (missing direction/handshake/payload). Deduplicated per connection. */
   notEvaluable(id: string, flow: FlowState | undefined, reason: string): void;
   /** Rule `id` was evaluated on `flow`'s connection and held (e.g. one HMAC or one mapping checksum verified). */
@@ -58,11 +64,9 @@ export interface ConnectionView {
   root?: FlowState;
 }
 
-/** The end-of-capture context. */
-export interface FinishContext extends RuleContext {
-  analysis: CaptureAnalysis;
-  connections: ConnectionView[];
-  /** The connection a flow belongs to (undefined for plain TCP flows). */
+/** The context of one connection's end pass ({@link RuleSession.finishConnection}). */
+export interface ConnectionFinishContext extends RuleContext {
+  /** The connection a flow belongs to (undefined for plain TCP flows and flows of other connections). */
   connectionOf(flow: FlowState): ConnectionView | undefined;
   /**
    * Which connection-level host sent segments of direction `dir` on `flow`: 'client' = the host that
@@ -71,8 +75,24 @@ export interface FinishContext extends RuleContext {
   hostOf(flow: FlowState, dir: Dir): 'client' | 'server' | undefined;
 }
 
-/** A per-capture rule instance: streaming observer plus optional end-of-capture pass. */
+/** The end-of-capture context. */
+export interface FinishContext extends ConnectionFinishContext {
+  analysis: CaptureAnalysis;
+  /** The connections still held at the end (the ones retired earlier had their finishConnection then). */
+  connections: ConnectionView[];
+}
+
+/**
+ * A per-capture rule instance: streaming observer plus end passes. The engine calls
+ * {@link finishConnection} once per MPTCP connection: when the tracker retires it (TrackerOptions.retireAfter:
+ * it finished and went quiet) or, for those still held, at the end of the capture before {@link finish};
+ * then {@link release} for each of its flows (and each retired plain TCP flow), which get no more segments.
+ * Per-flow state in a WeakMap needs no release. {@link finish} runs once at the end for what spans
+ * connections (keep a summary of what it needs, not the flows).
+ */
 export interface RuleSession extends SegmentObserver {
+  finishConnection?(ctx: ConnectionFinishContext, v: ConnectionView): void;
+  release?(flow: FlowState): void;
   finish?(ctx: FinishContext): void;
 }
 

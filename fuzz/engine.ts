@@ -633,6 +633,7 @@ export function runFrameBatch(
     errorCount: pipe.issues.count,
     errorGroups: pipe.issues.groupList(),
     stateLimit: { ...pipe.tracker.evictions },
+    retirement: { ...pipe.tracker.retirement },
   };
   const v = checkAnalysis(a, opts.schema ?? true);
   if (v.length > 0) return { frames: opts.batch, failure: { kind: 'frames', seed: seed.file, mutator, message: v.join('; '), input: toPcap(fed) } };

@@ -18,7 +18,7 @@ import type { ConnectionTracker } from '../model/tracker.js';
 import type { TcpSegment } from '../wire/types.js';
 import { TcpFlag } from '../wire/types.js';
 import type { DssOption } from '../wire/mptcp/types.js';
-import type { Detector, FindingInput, FinishContext, RuleContext, RuleSession } from '../../conformance/registry.js';
+import type { ConnectionFinishContext, ConnectionView, Detector, FindingInput, FinishContext, RuleContext, RuleSession } from '../../conformance/registry.js';
 import { BoundedNumberMap } from '../timeline/queue.js';
 import { STRIP_NOP_RUN, longestNopRun, segmentPayloadDigest } from './option-space.js';
 
@@ -130,11 +130,16 @@ const rel = (seq: number, base: number): number => (seq - base) >>> 0;
 
 /**
  * One capture's middlebox detectors. Implements the conformance {@link RuleSession} contract
- * (conformance/registry.ts): `onSegment` streaming, `finish` once at the end.
+ * (conformance/registry.ts): `onSegment` streaming, `finishConnection` and `release` as connections are
+ * retired (or at the end), `finish` once at the end.
  */
 export class MiddleboxSession implements RuleSession {
   private readonly flows = new Map<FlowState, FlowMbx>();
   private readonly dsnTables = new Map<string, DsnTable>();
+  /** Servers (ip|port) whose SYN/ACK carried MP_CAPABLE on some flow finished so far (MBX-001). */
+  private readonly serversSpeakingMptcp = new Set<string>();
+  /** Handshakes whose SYN/ACK dropped MP_CAPABLE: MBX-001 is decided at the end, against every server seen. */
+  private readonly fellBack: { tcpStream: number; server: string; serverName: string; synAckFrame: number; synFrame: number; nopRun: number }[] = [];
 
   constructor(private readonly ctx: RuleContext) {}
 
@@ -388,18 +393,51 @@ export class MiddleboxSession implements RuleSession {
     }
   }
 
-  finish(ctx: FinishContext): void {
-    const serversSpeakingMptcp = new Set<string>();
-    for (const s of this.flows.values()) {
-      const f = s.flow;
-      if (f.synAck?.option?.type === 'MP_CAPABLE') serversSpeakingMptcp.add(`${f.serverIp}|${f.serverPort}`);
+  /** The connection's flows are done: MBX-006 on it (its flows' own checks run in {@link release}). */
+  finishConnection(ctx: ConnectionFinishContext, v: ConnectionView): void {
+    this.finishNat(ctx, v);
+  }
+
+  /** A flow gets no more segments: run its end checks and drop its state. */
+  release(flow: FlowState): void {
+    const s = this.flows.get(flow);
+    if (s === undefined) return;
+    this.finishFlow(s);
+    this.flows.delete(flow);
+    if (flow.keys !== undefined) {
+      this.dsnTables.delete(`${flow.tcpStream}|client`);
+      this.dsnTables.delete(`${flow.tcpStream}|server`);
     }
-    for (const s of this.flows.values()) this.finishFlow(s, serversSpeakingMptcp);
-    this.finishNat(ctx);
+  }
+
+  finish(ctx: FinishContext): void {
+    for (const s of this.flows.values()) this.finishFlow(s);
+    this.flows.clear();
+    // MBX-001 on fallen-back handshakes, now that every server seen answering MP_CAPABLE is known.
+    for (const p of this.fellBack) {
+      const other = this.serversSpeakingMptcp.has(p.server);
+      const stripped = p.nopRun >= STRIP_NOP_RUN;
+      if (!stripped && !other) continue;
+      this.ctx.report(
+        {
+          id: 'MBX-001',
+          severity: 'info',
+          group: 'middlebox',
+          rfc: 'RFC 8684 §3.1, §6',
+          frames: [p.synAckFrame, p.synFrame],
+          message:
+            `SYN offered MP_CAPABLE, the SYN/ACK has none` +
+            (stripped ? ` and ${p.nopRun} NOP bytes where an option was (stripped in transit)` : '') +
+            (other ? `${stripped ? ';' : ','} the same server ${p.serverName} answers MP_CAPABLE on other connections` : ''),
+          evidence: { synAckNopRun: p.nopRun, serverSpeaksMptcpElsewhere: other, seen: 'SYN/ACK without MP_CAPABLE', expected: 'MP_CAPABLE' },
+        },
+        { tcpStream: p.tcpStream },
+      );
+    }
     this.finishIssues(ctx);
   }
 
-  private finishFlow(s: FlowMbx, serversSpeakingMptcp: Set<string>): void {
+  private finishFlow(s: FlowMbx): void {
     const f = s.flow;
     const report = (x: FindingInput): void => this.ctx.report(x, f);
     const synOpt = f.syn?.option;
@@ -407,24 +445,11 @@ export class MiddleboxSession implements RuleSession {
 
     if (f.synOptionsCut === true) this.ctx.notEvaluable('MBX-001', f, "the SYN's options were cut by the capture snaplen");
     if (s.payloadCut > 0 && f.mptcpSeen) this.ctx.notEvaluable('MBX-004', f, `payload of ${s.payloadCut} segment(s) cut by the capture snaplen: reinjected bytes not comparable (MP_FAIL / MP_TCPRST still checked)`);
-    // ---- MBX-001: MP_CAPABLE offered, handshake fell back, with evidence of a device
+    if (synAckOpt?.type === 'MP_CAPABLE') this.serversSpeakingMptcp.add(`${f.serverIp}|${f.serverPort}`);
+    // ---- MBX-001: MP_CAPABLE offered, handshake fell back, with evidence of a device: decided in finish(),
+    // once every connection to the same server has been seen.
     if (synOpt?.type === 'MP_CAPABLE' && f.synAck !== undefined && synAckOpt === undefined) {
-      const other = serversSpeakingMptcp.has(`${f.serverIp}|${f.serverPort}`);
-      const stripped = s.synAckNopRun >= STRIP_NOP_RUN;
-      if (stripped || other) {
-        report({
-          id: 'MBX-001',
-          severity: 'info',
-          group: 'middlebox',
-          rfc: 'RFC 8684 §3.1, §6',
-          frames: [f.synAck.frame, f.syn!.frame],
-          message:
-            `SYN offered MP_CAPABLE, the SYN/ACK has none` +
-            (stripped ? ` and ${s.synAckNopRun} NOP bytes where an option was (stripped in transit)` : '') +
-            (other ? `${stripped ? ';' : ','} the same server ${f.serverIp}:${f.serverPort} answers MP_CAPABLE on other connections` : ''),
-          evidence: { synAckNopRun: s.synAckNopRun, serverSpeaksMptcpElsewhere: other, seen: 'SYN/ACK without MP_CAPABLE', expected: 'MP_CAPABLE' },
-        });
-      }
+      this.fellBack.push({ tcpStream: f.tcpStream, server: `${f.serverIp}|${f.serverPort}`, serverName: `${f.serverIp}:${f.serverPort}`, synAckFrame: f.synAck.frame, synFrame: f.syn!.frame, nopRun: s.synAckNopRun });
     } else if (synOpt?.type === 'MP_CAPABLE' && synAckOpt?.type === 'MP_CAPABLE' && f.mpcAck === undefined && s.thirdAckFrame !== undefined && s.thirdAckNopRun < STRIP_NOP_RUN) {
       // Server vantage: our SYN/ACK carried MP_CAPABLE, the client answered as plain TCP. A Linux client does so
       // only when the SYN/ACK it received had no MP_CAPABLE: stripped between here and the client.
@@ -557,8 +582,8 @@ export class MiddleboxSession implements RuleSession {
   }
 
   /** MBX-006: MP_JOIN source addresses vs the addresses announced (ADD_ADDR) for the same Address ID. */
-  private finishNat(ctx: FinishContext): void {
-    for (const v of ctx.connections) {
+  private finishNat(ctx: ConnectionFinishContext, v: ConnectionView): void {
+    {
       const announced = new Map<string, { address: string; frame: number }>();
       for (const a of v.conn.addAddr) {
         if (a.echo) continue;

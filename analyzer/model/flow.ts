@@ -83,6 +83,7 @@ export interface FlowState {
   /** Checksum flag (A) in SYN / SYN/ACK MP_CAPABLE. */
   synChecksum?: boolean;
   synAckChecksum?: boolean;
+  /** RST, MP_FASTCLOSE or a FIN in both directions seen (set by the tracker when it first sees it). */
   closed: boolean;
   /** Segments whose TCP header/options were cut by the capture (snaplen). */
   optionsCut: number;
@@ -100,6 +101,10 @@ export interface FlowState {
   keys?: FlowKeys;
   /** For an MP_JOIN flow: the initial subflow's flow of the connection its token names, once known. */
   root?: FlowState;
+  /** On an initial subflow's flow: the MP_JOIN flows linked to it while streaming (their `root` is this flow). */
+  joins?: FlowState[];
+  /** Set when the tracker retired the flow (its connection finished; see TrackerOptions.retireAfter). */
+  retired?: boolean;
 }
 
 /** Keys and derived values of an MPTCP connection, as learned while streaming (RFC 8684 §3.1). */

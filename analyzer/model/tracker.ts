@@ -51,6 +51,70 @@ export interface TrackerOptions {
   maxFlows?: number;
   /** Called for each flow just before it is released (to summarise it elsewhere). Must not throw. */
   onEvict?: (flow: FlowState, reason: 'state-limit') => void;
+  /**
+   * Seconds of capture time a finished connection stays after its last segment before it is retired
+   * (default {@link RETIRE_AFTER_SECONDS}; `Infinity`: never, everything is kept to the end). Finished: every
+   * subflow closed (RST, MP_FASTCLOSE, or a FIN in both directions) and, for MPTCP, the connection over
+   * (DATA_FIN from both hosts, MP_FASTCLOSE, a fallback, or every subflow reset); a plain TCP flow: closed.
+   * Joins for a token not in the capture are never retired (they are merged by token at the end).
+   * More than {@link MAX_FINISHED_WAITING} finished connections waiting retire the oldest early.
+   * Retiring builds the connection's model once (as {@link ConnectionTracker.snapshot} would), hands it to
+   * `onRetire`, and drops its flows; later segments of those 4-tuples (a retransmitted FIN, a last ACK)
+   * are counted in that model ({@link ConnectionTracker.onSegment} returns undefined for them) for
+   * {@link TOMBSTONE_SECONDS}; a new SYN there starts a new flow.
+   */
+  retireAfter?: number;
+  /** Called for each connection as it is retired, before its flows are dropped. Must not throw. */
+  onRetire?: (r: RetiredConnection) => void;
+}
+
+/** Default {@link TrackerOptions.retireAfter}: seconds a finished connection is kept after its last segment. */
+export const RETIRE_AFTER_SECONDS = 10;
+/** Finished connections waiting to be retired, at most; beyond it the oldest retire before their time. */
+export const MAX_FINISHED_WAITING = 4096;
+/** Seconds a retired flow's 4-tuple still takes late segments into its model (Linux TIME_WAIT is 60 s). */
+export const TOMBSTONE_SECONDS = 60;
+/** Retired 4-tuples remembered for late segments, at most. */
+const MAX_TOMBSTONES = 65536;
+
+/** A finished connection as the tracker retires it (see {@link TrackerOptions.retireAfter}). */
+export interface RetiredConnection {
+  /**
+   * The MPTCP connection's model, final but for late segments' counters and its `id` (−1 here: ids are
+   * assigned in order of first appearance by each {@link ConnectionTracker.snapshot}, which returns this object).
+   */
+  connection?: Connection;
+  /** The plain TCP conversation's model (when `connection` is undefined). */
+  tcpConnection?: TcpConnection;
+  /** Its flows; for an MPTCP connection in subflow order (`connection.subflows[i]` is `flows[i]`). */
+  flows: FlowState[];
+  /** The initial subflow's flow (holds the keys), for an MPTCP connection whose MP_CAPABLE was seen. */
+  root?: FlowState;
+}
+
+/** What retiring finished connections released so far. */
+export interface RetirementSummary {
+  /** The linger in force (seconds of capture time; null: never retire). */
+  afterSeconds: number | null;
+  /** MPTCP connections and plain TCP conversations retired. */
+  connections: number;
+  tcpConnections: number;
+  /** Flows released by retiring. */
+  flows: number;
+  /** Segments of retired 4-tuples counted in their model without further analysis. */
+  lateSegments: number;
+}
+
+/** A retired flow's 4-tuple, for late segments. */
+interface Tombstone {
+  key: string;
+  tcpStream: number;
+  clientIp: string;
+  clientPort: number;
+  /** Its model entry: a Subflow of `conn`, or a plain TcpConnection. */
+  entry: Subflow | TcpConnection;
+  conn: Connection | undefined;
+  expires: number;
 }
 
 /** What the state limit dropped from the model so far (all zero when the limit was never reached). */
@@ -82,11 +146,34 @@ export class ConnectionTracker {
   /** What the state limit evicted so far (see {@link TrackerOptions.maxFlows}). */
   readonly evictions: EvictionSummary;
 
+  /** See {@link TrackerOptions.retireAfter} (seconds; Infinity = never). */
+  readonly retireAfter: number;
+  private readonly onRetire: TrackerOptions['onRetire'];
+  /** What retiring released so far. */
+  readonly retirement: RetirementSummary;
+  /** Roots of finished connections in the order they finished; entries before finishedHead are done. */
+  private readonly finished: (FlowState | undefined)[] = [];
+  private finishedHead = 0;
+  /** Retired MPTCP connections' models (with their first tcp.stream), and retired plain conversations'. */
+  private readonly doneConns: { first: number; conn: Connection }[] = [];
+  private doneConnsSorted = true;
+  private readonly doneTcp: TcpConnection[] = [];
+  private doneTcpSorted = true;
+  private readonly tombs = new Map<string, Tombstone>();
+  private readonly tombQueue: (Tombstone | undefined)[] = [];
+  private tombHead = 0;
+  /** tcp.stream of the last segment for which {@link onSegment} returned undefined (a late segment). */
+  lateTcpStream = -1;
+
   constructor(opts: TrackerOptions = {}) {
     const m = opts.maxFlows ?? DEFAULT_MAX_FLOWS;
     this.maxFlows = Number.isFinite(m) && m >= 1 ? Math.floor(m) : DEFAULT_MAX_FLOWS;
     this.onEvict = opts.onEvict;
     this.evictions = { maxFlows: this.maxFlows, flows: 0, mptcpFlows: 0, closedFlows: 0, packets: 0, bytes: 0 };
+    const r = opts.retireAfter ?? RETIRE_AFTER_SECONDS;
+    this.retireAfter = r >= 0 ? r : RETIRE_AFTER_SECONDS;
+    this.onRetire = opts.onRetire;
+    this.retirement = { afterSeconds: this.retireAfter === Number.POSITIVE_INFINITY ? null : this.retireAfter, connections: 0, tcpConnections: 0, flows: 0, lateSegments: 0 };
   }
   private nextTcpStream = 0;
   /** Token → initial-subflow flow, filled while streaming (for MP_JOIN linking before snapshot). */
@@ -97,8 +184,11 @@ export class ConnectionTracker {
   /**
    * Feed one TCP segment (in capture order). `time` = timestamp in seconds.
    * Returns the segment's flow; {@link lastDir} tells its direction. O(1), no allocation on the common path.
+   * Returns undefined for a late segment of a retired flow (see {@link TrackerOptions.retireAfter}): it was
+   * counted in that flow's model; {@link lateTcpStream} and {@link lastDir} tell which and which way.
    */
-  onSegment(seg: TcpSegment, time: number): FlowState {
+  onSegment(seg: TcpSegment, time: number): FlowState | undefined {
+    if (this.finishedHead < this.finished.length || this.tombHead < this.tombQueue.length) this.retireDue(time);
     const synOnly = (seg.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
     // Recent flows first: consecutive segments mostly belong to a few flows, and comparing the
     // (cached, mostly identical) address strings and ports is cheaper than building and hashing the key.
@@ -108,6 +198,16 @@ export class ConnectionTracker {
       key = flowKey(seg);
       f = this.flows.get(key);
       if (f !== undefined) this.remember(f);
+      else if (this.tombs.size > 0) {
+        const t = this.tombs.get(key);
+        if (t !== undefined) {
+          if (!synOnly) {
+            this.lateSegment(t, seg, time);
+            return undefined;
+          }
+          this.tombs.delete(key);
+        }
+      }
     }
     if (f !== undefined && synOnly && f.clientIsn !== undefined && f.clientIsn !== seg.seq && isReusable(f)) {
       // A new SYN with another ISN on a finished 4-tuple: a new connection (tshark starts a new tcp.stream too).
@@ -130,7 +230,154 @@ export class ConnectionTracker {
     updateFlow(f, seg, dir, time);
     if (seg.options.mptcp.length > 0) this.link(f);
     this.lastDir = dir;
+    if (!f.closed && isClosed(f)) {
+      f.closed = true;
+      if (this.retireAfter !== Number.POSITIVE_INFINITY) this.flowClosed(f);
+    }
     return f;
+  }
+
+  /** A flow just closed: queue its connection for retirement if that finished it. */
+  private flowClosed(f: FlowState): void {
+    const root = f.keys !== undefined ? f : (f.root ?? f);
+    if (this.retirable(root)) this.finished.push(root);
+  }
+
+  /**
+   * Can the connection whose initial (or only) flow is `root` be retired: every flow closed, and for MPTCP
+   * the connection over (see {@link TrackerOptions.retireAfter})?
+   */
+  private retirable(root: FlowState): boolean {
+    if (root.retired === true || !root.closed) return false;
+    const kind = flowKind(root);
+    if (kind === 'mp_join') return false;
+    const js = root.joins;
+    if (js !== undefined) for (const j of js) if (j.root === root && j.retired !== true && !j.closed) return false;
+    if (kind === 'plain') return true;
+    if (root.fastClose !== undefined || detectFallback(root) !== null) return true;
+    // DATA_FIN from both hosts (on a join opened by the server, its direction 0 is the server).
+    let client = root.dataFin[0] !== undefined;
+    let server = root.dataFin[1] !== undefined;
+    let allReset = root.rst !== undefined;
+    if (js !== undefined) {
+      for (const j of js) {
+        if (j.root !== root || j.retired === true) continue;
+        if (j.fastClose !== undefined) return true;
+        const same = j.clientIp === root.clientIp || j.serverIp !== root.clientIp;
+        if (j.dataFin[same ? 0 : 1] !== undefined) client = true;
+        if (j.dataFin[same ? 1 : 0] !== undefined) server = true;
+        if (j.rst === undefined) allReset = false;
+      }
+    }
+    return (client && server) || allReset;
+  }
+
+  /**
+   * Retire the finished connections whose last segment is retireAfter s old (or that overflow MAX_FINISHED_WAITING);
+   * forget tombstones past their time.
+   */
+  private retireDue(time: number): void {
+    const q = this.finished;
+    while (this.finishedHead < q.length) {
+      const root = q[this.finishedHead]!;
+      if (q.length - this.finishedHead <= MAX_FINISHED_WAITING && time - groupEnd(root) <= this.retireAfter) break;
+      q[this.finishedHead++] = undefined;
+      // Still finished (no new join opened meanwhile) and not retired by an earlier entry.
+      if (this.retirable(root)) this.retire(root, time);
+    }
+    if (this.finishedHead > 1024 && this.finishedHead * 2 > q.length) {
+      q.splice(0, this.finishedHead);
+      this.finishedHead = 0;
+    }
+    const tq = this.tombQueue;
+    while (this.tombHead < tq.length) {
+      const t = tq[this.tombHead]!;
+      if (t.expires >= time && tq.length - this.tombHead <= MAX_TOMBSTONES) break;
+      tq[this.tombHead++] = undefined;
+      if (this.tombs.get(t.key) === t) this.tombs.delete(t.key);
+    }
+    if (this.tombHead > 1024 && this.tombHead * 2 > tq.length) {
+      tq.splice(0, this.tombHead);
+      this.tombHead = 0;
+    }
+  }
+
+  /** Build the model of the connection of `root`, hand it to onRetire, and drop its flows (leaving tombstones). */
+  private retire(root: FlowState, time: number): void {
+    const flows = [root];
+    if (root.joins !== undefined) for (const j of root.joins) if (j.root === root && j.retired !== true) flows.push(j);
+    const kind = flowKind(root);
+    const r: RetiredConnection = { flows };
+    const entries: (Subflow | TcpConnection)[] = [];
+    let conn: Connection | undefined;
+    if (kind === 'plain') {
+      const t = plainConnection(root);
+      r.tcpConnection = t;
+      entries.push(t);
+      if (this.doneTcp.length > 0 && this.doneTcp[this.doneTcp.length - 1]!.tcpStream > t.tcpStream) this.doneTcpSorted = false;
+      this.doneTcp.push(t);
+      this.retirement.tcpConnections++;
+    } else {
+      const b = kind === 'mp_capable' ? initialConnection(root) : unknownConnection(root);
+      for (let i = 1; i < flows.length; i++) b.flows.push(flows[i]!);
+      conn = finishConnection(b, -1);
+      r.connection = conn;
+      r.flows = b.flows;
+      if (kind === 'mp_capable') r.root = root;
+      entries.push(...conn.subflows);
+      const d = this.doneConns;
+      if (d.length > 0 && d[d.length - 1]!.first > b.firstTcpStream) this.doneConnsSorted = false;
+      d.push({ first: b.firstTcpStream, conn });
+      this.retirement.connections++;
+    }
+    if (this.onRetire !== undefined) this.onRetire(r);
+    const expires = time + TOMBSTONE_SECONDS;
+    r.flows.forEach((f, i) => {
+      f.retired = true;
+      this.retirement.flows++;
+      if (this.flows.get(f.key) === f) {
+        this.flows.delete(f.key);
+        const t: Tombstone = { key: f.key, tcpStream: f.tcpStream, clientIp: f.clientIp, clientPort: f.clientPort, entry: entries[i]!, conn, expires };
+        this.tombs.set(f.key, t);
+        this.tombQueue.push(t);
+      } else {
+        const at = this.retired.indexOf(f);
+        if (at >= 0) this.retired.splice(at, 1);
+      }
+      for (let k = 0; k < 4; k++) if (this.recent[k] === f) this.recent[k] = undefined;
+      const keys = f.keys;
+      if (keys !== undefined) {
+        if (keys.clientToken !== undefined && this.byToken.get(keys.clientToken) === f) this.byToken.delete(keys.clientToken);
+        if (keys.serverToken !== undefined && this.byToken.get(keys.serverToken) === f) this.byToken.delete(keys.serverToken);
+      }
+    });
+  }
+
+  /** A segment of a retired flow: counted in its model entry (packets, bytes, last frame, end). */
+  private lateSegment(t: Tombstone, seg: TcpSegment, time: number): void {
+    const dir: Dir = seg.srcPort === t.clientPort && seg.src === t.clientIp ? C2S : S2C;
+    const e = t.entry;
+    e.packets++;
+    e.bytes += seg.payloadLength;
+    if ('packetsClientToServer' in e) {
+      if (dir === C2S) {
+        e.packetsClientToServer++;
+        e.bytesClientToServer += seg.payloadLength;
+      } else {
+        e.packetsServerToClient++;
+        e.bytesServerToClient += seg.payloadLength;
+      }
+    }
+    e.lastFrame = seg.frame;
+    e.end = time;
+    const c = t.conn;
+    if (c !== undefined) {
+      if (seg.frame > c.lastFrame) c.lastFrame = seg.frame;
+      if (time > c.end) c.end = time;
+    }
+    this.retirement.lateSegments++;
+    this.lateTcpStream = t.tcpStream;
+    this.lastDir = dir;
   }
 
   /** Small round-robin cache of recently used live flows (each is the map's current entry for its 4-tuple). */
@@ -180,7 +427,11 @@ export class ConnectionTracker {
     const synAckOpt = f.synAck?.option;
     if (synOpt?.type === 'MP_JOIN' || synAckOpt?.type === 'MP_JOIN') {
       if (f.root === undefined && synOpt?.type === 'MP_JOIN' && synOpt.receiversToken !== undefined) {
-        f.root = this.byToken.get(synOpt.receiversToken);
+        const root = this.byToken.get(synOpt.receiversToken);
+        if (root !== undefined) {
+          f.root = root;
+          (root.joins ??= []).push(f);
+        }
       }
       return;
     }
@@ -330,7 +581,35 @@ export class ConnectionTracker {
     }
 
     conns.sort((x, y) => x.firstTcpStream - y.firstTcpStream);
-    const connections = conns.map((c, i) => finishConnection(c, i));
+    // Retired connections' models are final: merged in by first tcp.stream, renumbered in place.
+    const done = this.doneConns;
+    if (!this.doneConnsSorted) {
+      done.sort((x, y) => x.first - y.first);
+      this.doneConnsSorted = true;
+    }
+    const connections: Connection[] = [];
+    for (let i = 0, j = 0; i < conns.length || j < done.length; ) {
+      if (j >= done.length || (i < conns.length && conns[i]!.firstTcpStream < done[j]!.first)) connections.push(finishConnection(conns[i++]!, connections.length));
+      else {
+        const c = done[j++]!.conn;
+        c.id = connections.length;
+        connections.push(c);
+      }
+    }
+    if (this.doneTcp.length > 0) {
+      if (!this.doneTcpSorted) {
+        this.doneTcp.sort((x, y) => x.tcpStream - y.tcpStream);
+        this.doneTcpSorted = true;
+      }
+      const live = tcpConnections;
+      const merged: TcpConnection[] = [];
+      const d = this.doneTcp;
+      for (let i = 0, j = 0; i < live.length || j < d.length; ) {
+        if (j >= d.length || (i < live.length && live[i]!.tcpStream < d[j]!.tcpStream)) merged.push(live[i++]!);
+        else merged.push(d[j++]!);
+      }
+      return { connections, tcpConnections: merged };
+    }
     return { connections, tcpConnections };
   }
 }
@@ -366,6 +645,14 @@ function flowKey(seg: TcpSegment): string {
   const a = `${seg.src}|${seg.srcPort}`;
   const b = `${seg.dst}|${seg.dstPort}`;
   return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+/** Latest end time (s) of the flows of the connection of `root`. */
+function groupEnd(root: FlowState): number {
+  let e = root.end;
+  const js = root.joins;
+  if (js !== undefined) for (const j of js) if (j.root === root && j.end > e) e = j.end;
+  return e;
 }
 
 /** Closed for eviction purposes: RST, MP_FASTCLOSE, or FIN in both directions. */

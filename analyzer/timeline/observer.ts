@@ -24,7 +24,7 @@
 import type { SegmentObserver } from '../analyze.js';
 import type { Frame } from '../capture/types.js';
 import type { Dir, FlowState } from '../model/flow.js';
-import type { ConnectionTracker } from '../model/tracker.js';
+import type { ConnectionTracker, RetiredConnection } from '../model/tracker.js';
 import type { ModelSnapshot } from '../model/tracker.js';
 import type { DssOption, MpCapableOption } from '../wire/mptcp/types.js';
 import type { TcpSegment } from '../wire/types.js';
@@ -568,6 +568,31 @@ export class TimelineObserver implements SegmentObserver {
     }
   }
 
+  /**
+   * The tracker retires a finished connection: summarise it now if its own linger has not done so yet
+   * (e.g. ended by MP_FASTCLOSE without FIN or RST), so that none of its flows' state outlives it.
+   */
+  onConnectionEnd(r: RetiredConnection): void {
+    for (const f of r.flows) {
+      const sf = this.sfs.get(f);
+      if (sf === undefined) continue;
+      const c = sf.conn;
+      if (this.conns.get(c.root) !== c) continue;
+      try {
+        for (const x of c.subflows) if (!x.compacted) this.compact(x);
+        this.freeze(c);
+      } catch {
+        // As in onSegment: a timeline problem never breaks the pipeline.
+      }
+    }
+  }
+
+  /** A late segment of a flow the tracker retired: counted in its connection's summary, like late copies after the linger. */
+  onLateSegment(seg: TcpSegment, tcpStream: number, dir: Dir): void {
+    const fz = this.frozenByStream.get(tcpStream);
+    if (fz !== undefined) this.late(fz, tcpStream, seg, dir);
+  }
+
   private bin(time: number): number {
     if (this.t0 === undefined) this.t0 = time;
     return Math.floor((time - this.t0) / this.interval);
@@ -623,7 +648,8 @@ export class TimelineObserver implements SegmentObserver {
   private segment(seg: TcpSegment, flow: FlowState, dir: Dir, time: number, tracker: ConnectionTracker): void {
     const sf = this.subflow(flow, tracker);
     if (sf === undefined) {
-      this.late(flow, seg, dir);
+      const fz = this.frozenByFlow.get(flow);
+      if (fz !== undefined) this.late(fz, flow.tcpStream, seg, dir);
       return;
     }
     const conn = sf.conn;
@@ -900,13 +926,11 @@ export class TimelineObserver implements SegmentObserver {
    * A segment of a flow whose connection was already summarised: counted in its summary (packets, bytes;
    * payload as a retransmission, since the flow had closed) — nothing else of it is analysed.
    */
-  private late(flow: FlowState, seg: TcpSegment, dir: Dir): void {
-    const fz = this.frozenByFlow.get(flow);
-    if (fz === undefined) return;
+  private late(fz: Frozen, tcpStream: number, seg: TcpSegment, dir: Dir): void {
     fz.obj ??= this.thaw(fz);
     fz.json = undefined;
     const ct = fz.obj;
-    const d = ct.subflows.find((s) => s.tcpStream === flow.tcpStream)?.dirs[dir];
+    const d = ct.subflows.find((s) => s.tcpStream === tcpStream)?.dirs[dir];
     if (d === undefined) return;
     d.packets++;
     const len = seg.payloadLength;

@@ -7,7 +7,7 @@
  */
 import { addAddrHmacDigest } from '../../analyzer/crypto/index.js';
 import type { MpJoinOption } from '../../analyzer/wire/mptcp/types.js';
-import type { ConnectionView, FinishContext } from '../registry.js';
+import type { ConnectionFinishContext, ConnectionView } from '../registry.js';
 import { registerDetector } from '../registry.js';
 import { hexBytes, initiatorIsClient } from './util.js';
 
@@ -19,13 +19,11 @@ registerDetector({
   create() {
     return {
       onSegment() {},
-      finish(fin) {
-        for (const v of fin.connections) {
-          verifyAddAddr(fin, v);
-          echoes(fin, v);
-          idsAndRemovals(fin, v);
-          priorities(fin, v);
-        }
+      finishConnection(fin, v) {
+        verifyAddAddr(fin, v);
+        echoes(fin, v);
+        idsAndRemovals(fin, v);
+        priorities(fin, v);
       },
     };
   },
@@ -36,7 +34,7 @@ function flowOfSubflow(v: ConnectionView, i: number) {
   return sf === undefined ? v.root : (v.flows.find((f) => f.tcpStream === sf.tcpStream) ?? v.root);
 }
 
-function verifyAddAddr(fin: FinishContext, v: ConnectionView): void {
+function verifyAddAddr(fin: ConnectionFinishContext, v: ConnectionView): void {
   const keys = v.root?.keys;
   for (const a of v.conn.addAddr) {
     if (a.echo || a.hmac === undefined || v.conn.version !== 1) continue;
@@ -64,7 +62,7 @@ function verifyAddAddr(fin: FinishContext, v: ConnectionView): void {
   }
 }
 
-function echoes(fin: FinishContext, v: ConnectionView): void {
+function echoes(fin: ConnectionFinishContext, v: ConnectionView): void {
   const list = v.conn.addAddr;
   const same = (x: (typeof list)[number], y: (typeof list)[number]): boolean => x.addressId === y.addressId && x.address === y.address && (x.port ?? 0) === (y.port ?? 0);
   if (v.conn.version !== 1) return;
@@ -91,7 +89,7 @@ function echoes(fin: FinishContext, v: ConnectionView): void {
   }
 }
 
-function idsAndRemovals(fin: FinishContext, v: ConnectionView): void {
+function idsAndRemovals(fin: ConnectionFinishContext, v: ConnectionView): void {
   const { conn, root } = v;
   type Ev = { frame: number; kind: 'add' | 'rm' | 'join'; by: 'client' | 'server'; id: number; addr?: string; port?: number };
   const evs: Ev[] = [];
@@ -164,7 +162,7 @@ function idsAndRemovals(fin: FinishContext, v: ConnectionView): void {
   }
 }
 
-function priorities(fin: FinishContext, v: ConnectionView): void {
+function priorities(fin: ConnectionFinishContext, v: ConnectionView): void {
   for (const p of v.conn.prio) {
     const f = flowOfSubflow(v, p.subflow);
     if (v.conn.version === 1 && p.addressId !== undefined) {

@@ -82,8 +82,8 @@ registerDetector({
           }
         }
       },
-      finish(fin) {
-        for (const f of fin.connections.flatMap((v) => v.flows)) {
+      finishConnection(fin, v) {
+        for (const f of v.flows) {
           const st = flows.peek(f);
           if (st === undefined) continue;
           const fail = st.fail;
@@ -91,14 +91,13 @@ registerDetector({
             if (st.mapAfterFail !== undefined && st.infAfterFail !== true && st.rstAfterFail === undefined) {
               fin.report({ id: 'FAIL-002', frames: [st.mapAfterFail, fail.frame], message: `DSS mappings keep flowing after MP_FAIL (DSN ${fail.dsn}) with neither an infinite mapping nor an RST`, evidence: { seen: 'mappings after MP_FAIL', expected: 'infinite mapping or RST' } }, f);
             }
-            if (st.rstAfterFail !== undefined && f.tcpRst === undefined && fin.connectionOf(f)?.conn.version === 1) {
+            if (st.rstAfterFail !== undefined && f.tcpRst === undefined && v.conn.version === 1) {
               fin.report({ id: 'RST-003', frames: [st.rstAfterFail, fail.frame], message: 'RST after a checksum failure (MP_FAIL) without MP_TCPRST', evidence: { seen: 'RST without MP_TCPRST', expected: 'MP_TCPRST reason 0x06' } }, f);
             }
           }
           for (const fc of st.fastCloses) {
-            const v = fin.connectionOf(f);
             const rcv = fin.hostOf(f, fc.dir === 0 ? 1 : 0);
-            const keys = v?.root?.keys;
+            const keys = v.root?.keys;
             const want = rcv === 'client' ? keys?.clientKey : rcv === 'server' ? keys?.serverKey : undefined;
             if (want === undefined) fin.notEvaluable('FC-001', f, 'receiver key not captured');
             else if (want !== fc.key) {

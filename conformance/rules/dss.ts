@@ -93,7 +93,7 @@ registerDetector({
   create(ctx) {
     const flows = new FlowMap<DssFlow>(() => ({ dirs: [newDir(), newDir()] }));
     /** Last expanded DSN / Data ACK per connection root and host (DSS-012 reference). */
-    const refs = new Map<FlowState, { dsn: [bigint | undefined, bigint | undefined]; ack: [bigint | undefined, bigint | undefined] }>();
+    const refs = new WeakMap<FlowState, { dsn: [bigint | undefined, bigint | undefined]; ack: [bigint | undefined, bigint | undefined] }>();
 
     return {
       onSegment(seg, flow, dir, _time, tracker, frame) {
@@ -168,8 +168,8 @@ registerDetector({
         }
         if (seg.payloadLength > 0 && ds.open.length > 0) feed(ds, seg, isn, frame, flow);
       },
-      finish(fin) {
-        for (const f of fin.connections.flatMap((v) => v.flows)) {
+      finishConnection(fin, v) {
+        for (const f of v.flows) {
           const st = flows.peek(f);
           if (st === undefined) continue;
           for (const ds of st.dirs) {
@@ -268,7 +268,7 @@ registerDetector({
 /** DSS-012: a 32-bit DSN / Data ACK farther than 2^30 from the last value of its space is treated as ambiguous. */
 function check32(
   ctx: RuleContext,
-  refs: Map<FlowState, { dsn: [bigint | undefined, bigint | undefined]; ack: [bigint | undefined, bigint | undefined] }>,
+  refs: WeakMap<FlowState, { dsn: [bigint | undefined, bigint | undefined]; ack: [bigint | undefined, bigint | undefined] }>,
   seg: TcpSegment,
   flow: FlowState,
   root: FlowState,

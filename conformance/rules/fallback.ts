@@ -43,8 +43,8 @@ registerDetector({
           }
         }
       },
-      finish(fin) {
-        for (const f of fin.connections.flatMap((v) => v.flows)) {
+      finishConnection(fin, v) {
+        for (const f of v.flows) {
           const synO = f.syn?.option;
           if (synO?.type !== 'MP_CAPABLE') continue;
           const sa = f.synAck;
@@ -85,8 +85,7 @@ registerDetector({
           }
         }
         // FB-005: infinite mapping while another subflow of the connection carries the same host's data.
-        for (const v of fin.connections) {
-          if (v.flows.length < 2) continue;
+        if (v.flows.length >= 2) {
           for (const f of v.flows) {
             const st = flows.peek(f);
             if (st === undefined) continue;

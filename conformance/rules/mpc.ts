@@ -4,6 +4,7 @@
  * end-of-capture pass over each initial subflow's handshake facts (analyzer/model/flow.ts).
  */
 import type { FlowState } from '../../analyzer/model/flow.js';
+import type { Connection } from '../../analyzer/model/types.js';
 import type { MpCapableOption } from '../../analyzer/wire/mptcp/types.js';
 import { registerDetector } from '../registry.js';
 import { FlowMap, checksumNegotiated, expand32, hex64, hostOfDir, isAck, isRst, isSyn, isnOf, relSeq } from './util.js';
@@ -31,12 +32,20 @@ const popcount = (x: number): number => {
   return n;
 };
 
+interface KeyUser {
+  conn: Connection;
+  tcpStream: number;
+  frame: number;
+}
+
 registerDetector({
   name: 'mpc',
   rules: ['MPC-001', 'MPC-002', 'MPC-003', 'MPC-004', 'MPC-005', 'MPC-006', 'MPC-007', 'MPC-008', 'MPC-009', 'MPC-010', 'MPC-011', 'MPC-012', 'MPC-013', 'MPC-014'],
   create(ctx) {
     const flows = new FlowMap<MpcFlow>(() => ({ maxDll: 0 }));
     const conns = new FlowMap<MpcConn>(() => ({ firstMapping: [false, false] }));
+    /** MPTCP keys → the connections whose initial subflow used them (MPC-011 reuse, across connections). */
+    const keyUsers = new Map<bigint, KeyUser | KeyUser[]>();
     return {
       onSegment(seg, flow, dir, _time, tracker) {
         const opts = seg.options.mptcp;
@@ -150,84 +159,95 @@ registerDetector({
           }
         }
       },
+      finishConnection(fin, v) {
+        const f = v.root;
+        if (f === undefined) return;
+        const synO = f.syn?.option?.type === 'MP_CAPABLE' ? f.syn.option : undefined;
+        const saO = f.synAck?.option?.type === 'MP_CAPABLE' ? f.synAck.option : undefined;
+        const ackO = f.mpcAck?.option;
+        // MPC-001: forms.
+        if (synO !== undefined) {
+          if (synO.version >= 1 && synO.length !== 4) {
+            fin.report({ id: 'MPC-001', frames: [f.syn!.frame], message: `v${synO.version} MP_CAPABLE SYN is ${synO.length} bytes (carries a key); v1 SYN must be 4 bytes`, evidence: { seen: synO.length, expected: 4 } }, f);
+          } else if (synO.version === 0 && synO.length !== 12) {
+            fin.report({ id: 'MPC-001', frames: [f.syn!.frame], message: `v0 MP_CAPABLE SYN is ${synO.length} bytes; expected 12 (Key-A)`, evidence: { seen: synO.length, expected: 12 } }, f);
+          }
+        }
+        if (saO !== undefined && saO.sendersKey === undefined) {
+          fin.report({ id: 'MPC-001', frames: [f.synAck!.frame], message: `MP_CAPABLE SYN/ACK without the responder key (${saO.length} bytes)`, evidence: { seen: saO.length, expected: 12 } }, f);
+        }
+        // MPC-002: echo of the responder key in the third ACK.
+        if (saO?.sendersKey !== undefined && ackO?.receiversKey !== undefined && saO.sendersKey !== ackO.receiversKey) {
+          fin.report({ id: 'MPC-002', frames: [f.mpcAck!.frame, f.synAck!.frame], message: `third ACK echoes responder key ${hex64(ackO.receiversKey)}, SYN/ACK sent ${hex64(saO.sendersKey)}`, evidence: { seen: hex64(ackO.receiversKey), expected: hex64(saO.sendersKey) } }, f);
+        } else if (ackO !== undefined && saO === undefined && f.synAck === undefined) {
+          fin.notEvaluable('MPC-002', f, 'SYN/ACK not captured: echoed responder key cannot be compared');
+        }
+        if (synO?.version === 0 && synO.sendersKey !== undefined && ackO?.sendersKey !== undefined && synO.sendersKey !== ackO.sendersKey) {
+          fin.report({ id: 'MPC-002', frames: [f.mpcAck!.frame, f.syn!.frame], message: `v0 initiator key differs between SYN (${hex64(synO.sendersKey)}) and third ACK (${hex64(ackO.sendersKey)})`, evidence: { seen: hex64(ackO.sendersKey), expected: hex64(synO.sendersKey) } }, f);
+        }
+        // MPC-003: algorithm bits.
+        if (synO !== undefined && saO !== undefined) {
+          const mask = algoMask(saO.version);
+          const offered = synO.flags & algoMask(synO.version);
+          const chosen = saO.flags & mask;
+          if (offered === 0) {
+            fin.report({ id: 'MPC-003', frames: [f.synAck!.frame, f.syn!.frame], message: 'MP_CAPABLE SYN/ACK answers a SYN that offered no crypto algorithm (must be ignored)', evidence: { seen: `SYN flags 0x${synO.flags.toString(16)}`, expected: 'an algorithm bit' } }, f);
+          } else if (popcount(chosen) !== 1 || (chosen & offered) !== chosen) {
+            fin.report({ id: 'MPC-003', frames: [f.synAck!.frame], message: `MP_CAPABLE SYN/ACK algorithm bits 0x${chosen.toString(16)}: must be exactly one of those offered (0x${offered.toString(16)})`, evidence: { seen: chosen, expected: `one bit of 0x${offered.toString(16)}` } }, f);
+          }
+        }
+        // MPC-004: B bit.
+        for (const [o, fr] of [[synO, f.syn?.frame], [saO, f.synAck?.frame], [ackO, f.mpcAck?.frame]] as const) {
+          if (o !== undefined && o.extensibility && fr !== undefined) {
+            fin.report({ id: 'MPC-004', frames: [fr], message: `MP_CAPABLE ${o.form} with extensibility bit B set`, evidence: { seen: 1, expected: 0 }, key: 'B' }, f);
+          }
+        }
+        // MPC-005: version.
+        if (synO !== undefined && saO !== undefined && saO.version > synO.version) {
+          fin.report({ id: 'MPC-005', frames: [f.synAck!.frame, f.syn!.frame], message: `SYN/ACK version ${saO.version} is above the SYN's ${synO.version}`, evidence: { seen: saO.version, expected: `<= ${synO.version}` } }, f);
+        }
+        // MPC-006: checksum flag in the third ACK.
+        if (synO !== undefined && saO !== undefined && ackO !== undefined) {
+          const want = synO.checksumRequired || saO.checksumRequired;
+          if (ackO.checksumRequired !== want) {
+            fin.report({ id: 'MPC-006', frames: [f.mpcAck!.frame], message: `third ACK checksum flag A = ${ackO.checksumRequired ? 1 : 0}, but SYN.A OR SYN/ACK.A = ${want ? 1 : 0}`, evidence: { seen: ackO.checksumRequired, expected: want } }, f);
+          }
+        }
+        // MPC-010: C flag.
+        for (const [o, fr] of [[synO, f.syn?.frame], [saO, f.synAck?.frame], [ackO, f.mpcAck?.frame]] as const) {
+          if (o !== undefined && o.version === 1 && o.noJoinToSourceAddress && fr !== undefined) {
+            fin.report({ id: 'MPC-010', frames: [fr], message: `MP_CAPABLE ${o.form} with C = 1: no new subflows to ${o.form === 'syn-ack' ? `${f.serverIp}:${f.serverPort}` : `${f.clientIp}:${f.clientPort}`}`, evidence: { flag: 'C' }, key: o.form }, f);
+          }
+        }
+        // MPC-011: key 0 / reuse.
+        const keys = f.keys;
+        for (const k of [keys?.clientKey, keys?.serverKey]) {
+          if (k === undefined) continue;
+          if (k === 0n) fin.report({ id: 'MPC-011', frames: [f.firstFrame], message: 'MPTCP key is 0', evidence: { seen: hex64(k) }, key: 'zero' }, f);
+          // Reuse across connections is reported at the end of the capture, when connection ids are final.
+          const user = { conn: v.conn, tcpStream: f.tcpStream, frame: f.firstFrame };
+          const users = keyUsers.get(k);
+          if (users === undefined) keyUsers.set(k, user);
+          else if (Array.isArray(users)) users.push(user);
+          else keyUsers.set(k, [users, user]);
+        }
+        // MPC-012: MP_CAPABLE dropped on SYN retransmission.
+        if (f.synRetransWithoutMpc !== undefined) {
+          fin.report({ id: 'MPC-012', frames: [f.synRetransWithoutMpc, f.syn!.frame], message: 'SYN retransmitted without MP_CAPABLE (fallback to TCP after SYN losses)', evidence: { seen: 'plain SYN retransmission' } }, f);
+        }
+        if (f.syn === undefined) {
+          for (const id of ['MPC-001', 'MPC-003', 'MPC-005', 'MPC-006', 'MPC-007']) fin.notEvaluable(id, f, 'MP_CAPABLE SYN not captured');
+        }
+      },
       finish(fin) {
-        const keyOwners = new Map<bigint, number>();
-        for (const v of fin.connections) {
-          const f = v.root;
-          if (f === undefined) continue;
-          const synO = f.syn?.option?.type === 'MP_CAPABLE' ? f.syn.option : undefined;
-          const saO = f.synAck?.option?.type === 'MP_CAPABLE' ? f.synAck.option : undefined;
-          const ackO = f.mpcAck?.option;
-          // MPC-001: forms.
-          if (synO !== undefined) {
-            if (synO.version >= 1 && synO.length !== 4) {
-              fin.report({ id: 'MPC-001', frames: [f.syn!.frame], message: `v${synO.version} MP_CAPABLE SYN is ${synO.length} bytes (carries a key); v1 SYN must be 4 bytes`, evidence: { seen: synO.length, expected: 4 } }, f);
-            } else if (synO.version === 0 && synO.length !== 12) {
-              fin.report({ id: 'MPC-001', frames: [f.syn!.frame], message: `v0 MP_CAPABLE SYN is ${synO.length} bytes; expected 12 (Key-A)`, evidence: { seen: synO.length, expected: 12 } }, f);
-            }
-          }
-          if (saO !== undefined && saO.sendersKey === undefined) {
-            fin.report({ id: 'MPC-001', frames: [f.synAck!.frame], message: `MP_CAPABLE SYN/ACK without the responder key (${saO.length} bytes)`, evidence: { seen: saO.length, expected: 12 } }, f);
-          }
-          // MPC-002: echo of the responder key in the third ACK.
-          if (saO?.sendersKey !== undefined && ackO?.receiversKey !== undefined && saO.sendersKey !== ackO.receiversKey) {
-            fin.report({ id: 'MPC-002', frames: [f.mpcAck!.frame, f.synAck!.frame], message: `third ACK echoes responder key ${hex64(ackO.receiversKey)}, SYN/ACK sent ${hex64(saO.sendersKey)}`, evidence: { seen: hex64(ackO.receiversKey), expected: hex64(saO.sendersKey) } }, f);
-          } else if (ackO !== undefined && saO === undefined && f.synAck === undefined) {
-            fin.notEvaluable('MPC-002', f, 'SYN/ACK not captured: echoed responder key cannot be compared');
-          }
-          if (synO?.version === 0 && synO.sendersKey !== undefined && ackO?.sendersKey !== undefined && synO.sendersKey !== ackO.sendersKey) {
-            fin.report({ id: 'MPC-002', frames: [f.mpcAck!.frame, f.syn!.frame], message: `v0 initiator key differs between SYN (${hex64(synO.sendersKey)}) and third ACK (${hex64(ackO.sendersKey)})`, evidence: { seen: hex64(ackO.sendersKey), expected: hex64(synO.sendersKey) } }, f);
-          }
-          // MPC-003: algorithm bits.
-          if (synO !== undefined && saO !== undefined) {
-            const mask = algoMask(saO.version);
-            const offered = synO.flags & algoMask(synO.version);
-            const chosen = saO.flags & mask;
-            if (offered === 0) {
-              fin.report({ id: 'MPC-003', frames: [f.synAck!.frame, f.syn!.frame], message: 'MP_CAPABLE SYN/ACK answers a SYN that offered no crypto algorithm (must be ignored)', evidence: { seen: `SYN flags 0x${synO.flags.toString(16)}`, expected: 'an algorithm bit' } }, f);
-            } else if (popcount(chosen) !== 1 || (chosen & offered) !== chosen) {
-              fin.report({ id: 'MPC-003', frames: [f.synAck!.frame], message: `MP_CAPABLE SYN/ACK algorithm bits 0x${chosen.toString(16)}: must be exactly one of those offered (0x${offered.toString(16)})`, evidence: { seen: chosen, expected: `one bit of 0x${offered.toString(16)}` } }, f);
-            }
-          }
-          // MPC-004: B bit.
-          for (const [o, fr] of [[synO, f.syn?.frame], [saO, f.synAck?.frame], [ackO, f.mpcAck?.frame]] as const) {
-            if (o !== undefined && o.extensibility && fr !== undefined) {
-              fin.report({ id: 'MPC-004', frames: [fr], message: `MP_CAPABLE ${o.form} with extensibility bit B set`, evidence: { seen: 1, expected: 0 }, key: 'B' }, f);
-            }
-          }
-          // MPC-005: version.
-          if (synO !== undefined && saO !== undefined && saO.version > synO.version) {
-            fin.report({ id: 'MPC-005', frames: [f.synAck!.frame, f.syn!.frame], message: `SYN/ACK version ${saO.version} is above the SYN's ${synO.version}`, evidence: { seen: saO.version, expected: `<= ${synO.version}` } }, f);
-          }
-          // MPC-006: checksum flag in the third ACK.
-          if (synO !== undefined && saO !== undefined && ackO !== undefined) {
-            const want = synO.checksumRequired || saO.checksumRequired;
-            if (ackO.checksumRequired !== want) {
-              fin.report({ id: 'MPC-006', frames: [f.mpcAck!.frame], message: `third ACK checksum flag A = ${ackO.checksumRequired ? 1 : 0}, but SYN.A OR SYN/ACK.A = ${want ? 1 : 0}`, evidence: { seen: ackO.checksumRequired, expected: want } }, f);
-            }
-          }
-          // MPC-010: C flag.
-          for (const [o, fr] of [[synO, f.syn?.frame], [saO, f.synAck?.frame], [ackO, f.mpcAck?.frame]] as const) {
-            if (o !== undefined && o.version === 1 && o.noJoinToSourceAddress && fr !== undefined) {
-              fin.report({ id: 'MPC-010', frames: [fr], message: `MP_CAPABLE ${o.form} with C = 1: no new subflows to ${o.form === 'syn-ack' ? `${f.serverIp}:${f.serverPort}` : `${f.clientIp}:${f.clientPort}`}`, evidence: { flag: 'C' }, key: o.form }, f);
-            }
-          }
-          // MPC-011: key 0 / reuse.
-          const keys = f.keys;
-          for (const k of [keys?.clientKey, keys?.serverKey]) {
-            if (k === undefined) continue;
-            if (k === 0n) fin.report({ id: 'MPC-011', frames: [f.firstFrame], message: 'MPTCP key is 0', evidence: { seen: hex64(k) }, key: 'zero' }, f);
-            const other = keyOwners.get(k);
-            if (other !== undefined && other !== v.conn.id) {
-              fin.report({ id: 'MPC-011', frames: [f.firstFrame], message: `key ${hex64(k)} also used by connection ${other}`, evidence: { seen: hex64(k), otherConnection: other }, key: 'reuse' }, f);
-            } else keyOwners.set(k, v.conn.id);
-          }
-          // MPC-012: MP_CAPABLE dropped on SYN retransmission.
-          if (f.synRetransWithoutMpc !== undefined) {
-            fin.report({ id: 'MPC-012', frames: [f.synRetransWithoutMpc, f.syn!.frame], message: 'SYN retransmitted without MP_CAPABLE (fallback to TCP after SYN losses)', evidence: { seen: 'plain SYN retransmission' } }, f);
-          }
-          if (f.syn === undefined) {
-            for (const id of ['MPC-001', 'MPC-003', 'MPC-005', 'MPC-006', 'MPC-007']) fin.notEvaluable(id, f, 'MP_CAPABLE SYN not captured');
+        // MPC-011 (reuse): the first connection (lowest id) using a key owns it; every other one is reported.
+        for (const [k, users] of keyUsers) {
+          if (!Array.isArray(users)) continue;
+          users.sort((a, b) => a.conn.id - b.conn.id);
+          const owner = users[0]!.conn;
+          for (const u of users) {
+            if (u.conn === owner) continue;
+            fin.report({ id: 'MPC-011', frames: [u.frame], message: `key ${hex64(k)} also used by connection ${owner.id}`, evidence: { seen: hex64(k), otherConnection: owner.id }, key: 'reuse' }, { tcpStream: u.tcpStream });
           }
         }
       },

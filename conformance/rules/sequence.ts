@@ -16,7 +16,7 @@ import { OnesComplementSum } from '../../analyzer/crypto/index.js';
 import type { Dir, FlowState } from '../../analyzer/model/flow.js';
 import type { TimelineHooks } from '../../analyzer/timeline/types.js';
 import { BoundedNumberMap } from '../../analyzer/timeline/queue.js';
-import type { ConnectionView, FinishContext, RuleContext } from '../registry.js';
+import type { ConnectionFinishContext, ConnectionView, RuleContext } from '../registry.js';
 import { registerDetector } from '../registry.js';
 import { FlowMap, isRst, isSyn, isnOf, relSeq } from './util.js';
 import { segmentPayloadDigest } from '../../analyzer/middlebox/option-space.js';
@@ -290,16 +290,16 @@ registerDetector({
           }
         }
       },
-      finish(fin) {
+      finishConnection(fin, v) {
         if (fin.timeline === undefined) {
-          for (const v of fin.connections) for (const id of SEQUENCE_RULES) if (v.flows[0] !== undefined) fin.notEvaluable(id, v.flows[0], 'no data-level timeline in this pass');
+          for (const id of SEQUENCE_RULES) if (v.flows[0] !== undefined) fin.notEvaluable(id, v.flows[0], 'no data-level timeline in this pass');
           return;
         }
-        for (const v of fin.connections) finishConnection(fin, v);
+        finishConnection(fin, v);
       },
     };
 
-    function finishConnection(fin: FinishContext, v: ConnectionView): void {
+    function finishConnection(fin: ConnectionFinishContext, v: ConnectionView): void {
       const root = v.root;
       const first = v.flows[0];
       if (first === undefined) return;
@@ -352,7 +352,7 @@ registerDetector({
     }
 
     /** No data of connection direction `d` on `f` acknowledged at subflow level without being seen. */
-    function subflowCompleteFor(fin: FinishContext, f: FlowState, d: Dir): boolean {
+    function subflowCompleteFor(fin: ConnectionFinishContext, f: FlowState, d: Dir): boolean {
       const st = flows.peek(f);
       if (st === undefined) return true;
       for (const dir of [0, 1] as const) {
@@ -366,7 +366,7 @@ registerDetector({
     }
 
     /** ADDR-006 (timing half): subflows using a removed address ID still send new data long after. */
-    function removals(fin: FinishContext, v: ConnectionView, c: ConnSt): void {
+    function removals(fin: ConnectionFinishContext, v: ConnectionView, c: ConnSt): void {
       for (const r of c.removals) {
         const remover = fin.hostOf(r.flow, r.dir);
         if (remover === undefined) continue;
@@ -388,7 +388,7 @@ registerDetector({
 });
 
 /** The address ID that `host` uses on subflow `f` (0 on the initial subflow; MP_JOIN SYN / SYN-ACK on joins). */
-function addressIdOf(f: FlowState, v: ConnectionView, host: 'client' | 'server', fin: FinishContext): number | undefined {
+function addressIdOf(f: FlowState, v: ConnectionView, host: 'client' | 'server', fin: ConnectionFinishContext): number | undefined {
   if (f === v.root) return 0;
   const initiator = fin.hostOf(f, 0);
   if (initiator === undefined) return undefined;

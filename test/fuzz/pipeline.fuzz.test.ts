@@ -76,6 +76,7 @@ describe('the invariant checker catches broken output', () => {
       errorCount: 0,
       errorGroups: [],
       stateLimit: { ...pipe.tracker.evictions },
+      retirement: { ...pipe.tracker.retirement },
     };
   };
   it('accepts an empty analysis', () => expect(checkAnalysis(base())).toEqual([]));

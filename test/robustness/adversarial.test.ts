@@ -59,9 +59,9 @@ class Trace {
     for (const f of this.frames) p.onFrame(f);
     return p;
   }
-  async analyze(maxFlows?: number): Promise<CaptureAnalysis> {
+  async analyze(maxFlows?: number, retireAfter?: number): Promise<CaptureAnalysis> {
     const bytes = PcapWriter.bytes(this.frames);
-    const a = await analyzeFile('<adversarial>', { source: openCaptureBytes(bytes, '<adversarial>'), ...(maxFlows !== undefined ? { maxFlows } : {}) });
+    const a = await analyzeFile('<adversarial>', { source: openCaptureBytes(bytes, '<adversarial>'), ...(maxFlows !== undefined ? { maxFlows } : {}), ...(retireAfter !== undefined ? { retireAfter } : {}) });
     expect(checkAnalysis(a)).toEqual([]);
     const pk = a.connections.reduce((n, c) => n + c.subflows.reduce((m, s) => m + s.packets, 0), 0) + a.tcpConnections.reduce((n, t) => n + t.packets, 0);
     expect(pk + a.stateLimit.packets, 'every TCP frame is in exactly one flow or counted as evicted').toBe(a.counts.tcp);
@@ -185,8 +185,8 @@ describe('4-tuple reuse', () => {
     expect(a.connections.length).toBe(1);
     expect(a.connections[0]!.subflows[0]!.packets).toBe(5);
   });
-  it('100 000 reuses of one 4-tuple with maxFlows 64: flows held stay ≤ 64, the rest are evicted and counted', () => {
-    const tr = new ConnectionTracker({ maxFlows: 64 });
+  it('100 000 reuses of one 4-tuple with maxFlows 64 and no retirement: flows held stay ≤ 64, the rest are evicted and counted', () => {
+    const tr = new ConnectionTracker({ maxFlows: 64, retireAfter: Number.POSITIVE_INFINITY });
     const t = new Trace();
     for (let i = 0; i < 3; i++) t.add(C, S, [{ from: 'c', flags: SYN, seq: 1 + i }, { from: 'c', flags: RST, seq: 2 + i }]);
     // Re-feed the same two decoded segments with fresh ISNs (decoding 200 000 frames is not the point here).
@@ -207,6 +207,33 @@ describe('4-tuple reuse', () => {
     expect(tr.evictions.flows + tr.flowCount).toBe(100_000);
     expect(tr.evictions.closedFlows).toBe(tr.evictions.flows);
     expect(tr.snapshot().tcpConnections.length).toBe(tr.flowCount);
+  });
+  it('100 000 reuses of one 4-tuple, retired 10 s after each RST: 11 flows held, none evicted, every one in the model', () => {
+    const tr = new ConnectionTracker({ maxFlows: 64 });
+    const t = new Trace();
+    for (let i = 0; i < 3; i++) t.add(C, S, [{ from: 'c', flags: SYN, seq: 1 + i }, { from: 'c', flags: RST, seq: 2 + i }]);
+    // Re-feed the same two decoded segments with fresh ISNs (decoding 200 000 frames is not the point here).
+    const p = t.pipeline();
+    expect(p.counts.tcp).toBe(6);
+    const segs: Array<Parameters<ConnectionTracker['onSegment']>[0]> = [];
+    const grab = new FramePipeline('<x>');
+    grab.observers.push({ onSegment: (s) => segs.push({ ...s, options: { ...s.options, mptcp: [...s.options.mptcp] } }) });
+    for (const f of t.frames.slice(0, 2)) grab.onFrame(f);
+    const [syn, rst] = segs as [(typeof segs)[0], (typeof segs)[0]];
+    let max = 0;
+    for (let i = 0; i < 100_000; i++) {
+      tr.onSegment({ ...syn, seq: i * 7 + 1, frame: 2 * i + 1 }, i);
+      tr.onSegment({ ...rst, frame: 2 * i + 2 }, i);
+      max = Math.max(max, tr.flowCount);
+    }
+    // Both segments of flow i at time i: it is retired by the first segment later than i + 10, so the flows of
+    // the last 10 s (11 of them) are held.
+    expect(max).toBe(11);
+    expect(tr.evictions.flows).toBe(0);
+    expect(tr.retirement).toMatchObject({ afterSeconds: 10, tcpConnections: 100_000 - tr.flowCount, connections: 0, lateSegments: 0 });
+    const model = tr.snapshot().tcpConnections;
+    expect(model.length).toBe(100_000);
+    expect(model.every((t, n) => t.tcpStream === n && t.packets === 2 && t.ended.how === 'RST')).toBe(true);
   });
 });
 
@@ -257,7 +284,7 @@ describe('state limit (many connections)', () => {
     expect(DEFAULT_MAX_FLOWS).toBeGreaterThanOrEqual(100_000);
   });
 
-  it('open flows survive a flood of short closed connections: closed ones are evicted first, counted, and reported', async () => {
+  it('without retirement, open flows survive a flood of short closed connections: closed ones are evicted first, counted, and reported', async () => {
     const t = new Trace();
     // 20 long-lived MPTCP connections, then 3 000 plain connections that open and close, then traffic on the 20.
     for (let i = 0; i < 20; i++) t.add(['10.0.1.1', 30000 + i], ['10.0.3.1', 5201], mpcHandshake(BigInt(i + 1), BigInt(i + 1000)));
@@ -270,7 +297,7 @@ describe('state limit (many connections)', () => {
       ]);
     }
     for (let i = 0; i < 20; i++) t.add(['10.0.1.1', 30000 + i], ['10.0.3.1', 5201], [{ from: 'c', flags: ACK, seq: 111, payload: 5, opts: [{ type: 'DSS', flags: 0x01, dataAck: 1n, dataAck64: false, dsn64: false }] }]);
-    const a = await t.analyze(256);
+    const a = await t.analyze(256, Number.POSITIVE_INFINITY);
     expect(a.connections.length).toBe(20);
     expect(a.connections.every((c) => c.handshake === 'complete' && c.subflows[0]!.packets === 5)).toBe(true);
     const e = a.stateLimit;
@@ -284,6 +311,30 @@ describe('state limit (many connections)', () => {
     expect(notice?.kind).toBe('limit');
     expect(notice?.message).toMatch(new RegExp(`state limit of 256 flows reached: ${e.flows} flow\\(s\\) evicted`));
     expect(notice?.frame).toBe(e.firstFrame);
+  });
+
+  it('with retirement (default), a flood of short closed connections is retired, not evicted: all of it stays in the model', async () => {
+    const t = new Trace();
+    for (let i = 0; i < 20; i++) t.add(['10.0.1.1', 30000 + i], ['10.0.3.1', 5201], mpcHandshake(BigInt(i + 1), BigInt(i + 1000)));
+    for (let i = 0; i < 3000; i++) {
+      t.add(['10.9.0.1', 1024 + i], ['10.0.3.1', 80], [
+        { from: 'c', flags: SYN, seq: 1 },
+        { from: 's', flags: SYN | ACK, seq: 1 },
+        { from: 'c', flags: FIN | ACK, seq: 2 },
+        { from: 's', flags: FIN | ACK, seq: 2 },
+      ]);
+    }
+    for (let i = 0; i < 20; i++) t.add(['10.0.1.1', 30000 + i], ['10.0.3.1', 5201], [{ from: 'c', flags: ACK, seq: 111, payload: 5, opts: [{ type: 'DSS', flags: 0x01, dataAck: 1n, dataAck64: false, dsn64: false }] }]);
+    const a = await t.analyze(256);
+    expect(a.stateLimit.flows).toBe(0);
+    expect(a.connections.length).toBe(20);
+    expect(a.connections.every((c) => c.handshake === 'complete' && c.subflows[0]!.packets === 5)).toBe(true);
+    expect(a.tcpConnections.length).toBe(3000);
+    expect(a.tcpConnections.every((c, n) => c.tcpStream === 20 + n && c.packets === 4 && c.ended.how === 'FIN')).toBe(true);
+    // Frames are 1 s apart: all but the flows closed in the last 10 s (+ the 20 open ones' 20 frames) were retired.
+    expect(a.retirement.tcpConnections).toBeGreaterThanOrEqual(3000 - 3);
+    expect(a.retirement.connections).toBe(0);
+    expect(a.errors.some((i) => i.layer === 'model')).toBe(false);
   });
 
   it('200 000 connections through the tracker with maxFlows 5 000: held flows never exceed the limit, all accounted for', () => {

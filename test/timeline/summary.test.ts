@@ -21,7 +21,9 @@ import { encodeMptcp, tcp4Frame } from '../helpers/packet-builder.js';
 
 async function run(path: string, opts: TimelineOptions) {
   const obs = new TimelineObserver(opts);
-  const a = await analyzeFile(path, { observers: [obs] });
+  // Never summarised: the tracker must not retire the connections either (retiring summarises them).
+  const never = opts.lingerSeconds === Number.POSITIVE_INFINITY;
+  const a = await analyzeFile(path, { observers: [obs], ...(never ? { retireAfter: Number.POSITIVE_INFINITY } : {}) });
   const r = obs.result({ connections: a.connections, tcpConnections: a.tcpConnections });
   return { obs, a, r, m: computeMetrics(r, (t, d) => obs.rttHistogram(t, d)) };
 }

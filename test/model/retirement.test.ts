@@ -1,0 +1,162 @@
+/**
+ * Retiring finished connections (TrackerOptions.retireAfter): a connection whose subflows all closed and
+ * that ended at the data level is summarised once and its flows' state dropped while reading. Everything
+ * reported for it — model, timeline, metrics, findings, passes, not-evaluable notes — must be what keeping
+ * it to the end of the capture gives; late segments of its 4-tuples are counted in its model.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeSyntheticCapture } from '../../bench/synth.js';
+import { FramePipeline } from '../../analyzer/analyze.js';
+import { openCapture } from '../../analyzer/capture/open.js';
+import { PcapWriter, type WritableFrame } from '../../analyzer/capture/writer.js';
+import type { MptcpOption } from '../../analyzer/wire/mptcp/types.js';
+import { TcpFlag } from '../../analyzer/wire/types.js';
+import { type FullResult, analyzeFull } from '../../conformance/full.js';
+import { FIXTURES } from '../helpers/fixtures.js';
+import { concat, encodeMptcp, tcp4Frame } from '../helpers/packet-builder.js';
+
+let dir: string;
+/** Tiled captures: Linux cooked v2 (the client-side and most captures) and Ethernet (server-side ones). */
+const tiled: { path: string; linkType: number; files: number }[] = [
+  { path: '', linkType: 276, files: 0 },
+  { path: '', linkType: 1, files: 0 },
+];
+let many: string;
+
+/** The shared-linux classic pcaps of link type `linkType`, one after the other, 100 s apart. */
+async function tileFixtures(out: string, linkType: number): Promise<{ files: number }> {
+  const frames: WritableFrame[] = [];
+  let snaplen = 0;
+  let files = 0;
+  const names = readdirSync(join(FIXTURES, 'shared-linux')).filter((n) => n.endsWith('.pcap')).sort();
+  for (const name of names) {
+    const got: WritableFrame[] = [];
+    const s = await openCapture(join(FIXTURES, 'shared-linux', name)).run({
+      frame: (f) => got.push({ tsSec: f.tsSec, tsNsec: f.tsNsec, data: f.data.slice(), originalLength: f.originalLength }),
+    });
+    if (Number(s.interfaces[0]?.linkType) !== linkType || got.length === 0) continue;
+    snaplen = Math.max(snaplen, s.interfaces[0]?.snaplen ?? 0);
+    const t0 = got[0]!.tsSec;
+    for (const f of got) frames.push({ ...f, tsSec: 1_700_000_000 + files * 100 + (f.tsSec - t0) });
+    files++;
+  }
+  const w = new PcapWriter({ path: out, linkType, snaplen });
+  for (const f of frames) w.write(f);
+  w.close();
+  return { files };
+}
+
+/** The result without the retirement counters (the only part that may differ). */
+function comparable(r: FullResult): unknown {
+  const { retirement: _r, ...analysis } = r.check.analysis;
+  return { ...r, check: { ...r.check, analysis } };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'retire-'));
+  for (const t of tiled) {
+    t.path = join(dir, `tiled-${t.linkType}.pcap`);
+    t.files = (await tileFixtures(t.path, t.linkType)).files;
+  }
+  many = join(dir, 'many.pcap');
+  await writeSyntheticCapture({ path: many, shape: 'many', frames: 0, connections: 400, template: join(FIXTURES, 'shared-linux', '01-basic.client.pcap') });
+}, 60_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('retired connections are reported as if kept to the end', () => {
+  it.each(tiled.map((t) => [t.linkType, t] as const))('the shared-linux captures of link type %i one after the other (fallbacks, stripped options, checksums, ADD_ADDR, loss): everything on, same result', async (_lt, t) => {
+    const kept = await analyzeFull(t.path, { retireAfter: Number.POSITIVE_INFINITY });
+    const retired = await analyzeFull(t.path);
+    expect(kept.check.analysis.retirement).toMatchObject({ afterSeconds: null, connections: 0, flows: 0 });
+    expect(t.files).toBeGreaterThanOrEqual(4);
+    // Every capture but the last ends more than 10 s before the next one starts.
+    expect(retired.check.analysis.retirement.connections).toBeGreaterThanOrEqual(t.files - 1);
+    expect(retired.check.findings.length).toBeGreaterThanOrEqual(t.files);
+    expect(comparable(retired)).toEqual(comparable(kept));
+  });
+
+  it('400 short synthetic connections retired 1 s after their close: same result, nearly all retired', async () => {
+    const kept = await analyzeFull(many, { retireAfter: Number.POSITIVE_INFINITY });
+    const retired = await analyzeFull(many, { retireAfter: 1 });
+    expect(kept.check.analysis.connections).toHaveLength(400);
+    expect(retired.check.analysis.retirement.connections).toBeGreaterThan(350);
+    expect(retired.check.analysis.retirement.flows).toBe(2 * retired.check.analysis.retirement.connections);
+    expect(retired.check.passes.reduce((n, p) => n + p.count, 0)).toBeGreaterThan(400);
+    expect(comparable(retired)).toEqual(comparable(kept));
+  });
+});
+
+const { SYN, ACK, FIN } = TcpFlag;
+type Opt = Partial<MptcpOption> & { type: MptcpOption['type'] };
+const C: [string, number] = ['10.0.1.1', 40000];
+const S: [string, number] = ['10.0.3.1', 5201];
+const KEY_A = 0x0102030405060708n;
+const KEY_B = 0x1112131415161718n;
+
+/** Feeds segments at given times (s) through a FramePipeline. */
+class Timed {
+  readonly pipe = new FramePipeline('<crafted>');
+  private n = 0;
+  add(t: number, from: 'c' | 's', flags: number, opts: Opt[] = [], client = C, server = S): this {
+    const [src, dst] = from === 'c' ? [client, server] : [server, client];
+    const options = concat(...opts.map((o) => encodeMptcp({ offset: 0, length: 0, ...o } as MptcpOption)));
+    const f = tcp4Frame({ srcPort: src[1], dstPort: dst[1], flags, seq: from === 'c' ? 101 : 901, options }, { src: src[0], dst: dst[0] }, { number: ++this.n });
+    f.tsSec = 1000 + Math.floor(t);
+    f.tsNsec = Math.round((t % 1) * 1e9);
+    this.pipe.onFrame(f);
+    return this;
+  }
+}
+
+/** An MPTCP v1 connection from handshake to DATA_FIN both ways and FIN both ways, at t0 … t0 + 6 s. */
+function closedConnection(x: Timed, t0: number): void {
+  x.add(t0, 'c', SYN, [{ type: 'MP_CAPABLE', version: 1, flags: 0x01 }])
+    .add(t0 + 1, 's', SYN | ACK, [{ type: 'MP_CAPABLE', version: 1, flags: 0x01, sendersKey: KEY_B }])
+    .add(t0 + 2, 'c', ACK, [{ type: 'MP_CAPABLE', version: 1, flags: 0x01, sendersKey: KEY_A, receiversKey: KEY_B }])
+    .add(t0 + 3, 'c', ACK, [{ type: 'DSS', flags: 0x15, dataAck: 1n, dataAck64: false, dataSequenceNumber: 1n, dsn64: false, subflowSequenceNumber: 0, dataLevelLength: 1 }])
+    .add(t0 + 4, 's', ACK, [{ type: 'DSS', flags: 0x15, dataAck: 2n, dataAck64: false, dataSequenceNumber: 1n, dsn64: false, subflowSequenceNumber: 0, dataLevelLength: 1 }])
+    .add(t0 + 5, 'c', FIN | ACK)
+    .add(t0 + 6, 's', FIN | ACK);
+}
+
+describe('late segments of a retired connection', () => {
+  it('a FIN retransmitted 30 s after the close is counted in its subflow; 2 minutes later a segment starts a new flow', () => {
+    const x = new Timed();
+    closedConnection(x, 0);
+    // Another connection keeps the capture going past the linger (retirement runs as segments arrive).
+    x.add(20, 'c', SYN, [], ['10.0.2.1', 41000]);
+    expect(x.pipe.tracker.retirement).toMatchObject({ connections: 1, flows: 1, lateSegments: 0 });
+    x.add(36, 's', FIN | ACK);
+    expect(x.pipe.tracker.retirement.lateSegments).toBe(1);
+    let snap = x.pipe.tracker.snapshot();
+    expect(snap.connections).toHaveLength(1);
+    const c = snap.connections[0]!;
+    expect(c.ended.how).toBe('DATA_FIN');
+    expect(c.subflows[0]).toMatchObject({ packets: 8, packetsServerToClient: 4, packetsClientToServer: 4, lastFrame: 9 });
+    expect(c.lastFrame).toBe(9);
+    expect(c.end).toBe(1036);
+    // The tombstone lasts 60 s (Linux TIME_WAIT): later, the 4-tuple is a new conversation.
+    x.add(200, 's', ACK);
+    snap = x.pipe.tracker.snapshot();
+    expect(snap.connections).toHaveLength(1);
+    expect(snap.tcpConnections.map((t) => [t.tcpStream, t.packets, t.roleGuessed ?? false])).toEqual([
+      [1, 1, false],
+      [2, 1, true],
+    ]);
+  });
+
+  it('not finished at the data level (subflow FINs without DATA_FIN): kept to the end', () => {
+    const x = new Timed();
+    x.add(0, 'c', SYN, [{ type: 'MP_CAPABLE', version: 1, flags: 0x01 }])
+      .add(1, 's', SYN | ACK, [{ type: 'MP_CAPABLE', version: 1, flags: 0x01, sendersKey: KEY_B }])
+      .add(2, 'c', ACK, [{ type: 'MP_CAPABLE', version: 1, flags: 0x01, sendersKey: KEY_A, receiversKey: KEY_B }])
+      .add(3, 'c', FIN | ACK, [{ type: 'DSS', flags: 0x01, dataAck: 1n, dataAck64: false, dsn64: false }])
+      .add(4, 's', FIN | ACK, [{ type: 'DSS', flags: 0x01, dataAck: 1n, dataAck64: false, dsn64: false }])
+      .add(100, 'c', SYN, [], ['10.0.2.1', 41000]);
+    expect(x.pipe.tracker.retirement.connections).toBe(0);
+    expect(x.pipe.tracker.flowCount).toBe(2);
+  });
+});
