@@ -27,6 +27,8 @@ import { openCapture } from '../analyzer/capture/open.js';
 import { analyzeFull } from '../conformance/full.js';
 import { formatCpuProfileSummary, summarizeCpuProfileFile, type CpuProfileSummary } from './cpuprofile.js';
 import { type Shape, type SynthResult, writeSyntheticCapture } from './synth.js';
+import { Writable } from 'node:stream';
+import { bigintAsString, writeJson } from '../cli/json-out.js';
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const SELF = fileURLToPath(import.meta.url);
@@ -243,9 +245,18 @@ async function full(file: string, liveHeap = false): Promise<void> {
     process.stdout.write(`${JSON.stringify({ liveHeap: stopSampler() })}\n`);
     return;
   }
-  const json = JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  // Serialised as the CLI's --json does (cli/json-out.ts: chunked past V8's string limit), counted, not kept.
+  let jsonBytes = 0;
+  const counter = new Writable({
+    decodeStrings: false,
+    write(chunk: string, _enc, cb) {
+      jsonBytes += chunk.length;
+      cb();
+    },
+  });
+  await writeJson(counter, r, undefined, bigintAsString);
   const passes = r.check.passes.reduce((n, p) => n + p.count, 0);
-  process.stdout.write(`${JSON.stringify({ frames: r.check.analysis.frames, connections: r.check.analysis.connections.length, findings: r.check.findings.length, passes, jsonBytes: json.length })}\n`);
+  process.stdout.write(`${JSON.stringify({ frames: r.check.analysis.frames, connections: r.check.analysis.connections.length, findings: r.check.findings.length, passes, jsonBytes: jsonBytes - 1 })}\n`);
 }
 
 /** Child mode: bare walk of a file, prints {frames, bytes} as JSON. */

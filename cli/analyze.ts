@@ -13,6 +13,7 @@ import type { Connection, Ending, Subflow } from '../analyzer/model/types.js';
 import { type ConnectionMetrics, computeMetrics } from '../analyzer/timeline/metrics.js';
 import { TimelineObserver } from '../analyzer/timeline/observer.js';
 import { ExitCode } from './exit-codes.js';
+import { writeJson } from './json-out.js';
 
 const LINK_TYPE_NAMES: Record<number, string> = {
   0: 'NULL',
@@ -124,7 +125,7 @@ async function runAnalyze(files: string[], opts: AnalyzeCliOptions): Promise<num
   }
   if (opts.json === true) {
     const out = results.length === 1 && files.length === 1 ? results[0] : results;
-    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    await writeJson(process.stdout, out, 2);
   } else if (opts.csv === true) {
     process.stdout.write(renderCsv(results));
   }

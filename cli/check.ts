@@ -14,6 +14,7 @@ import { toJunit } from '../conformance/report/junit.js';
 import { formatText } from '../conformance/report/text.js';
 import { ExitCode } from './exit-codes.js';
 import { type GateCliOptions, runCheckExpect } from './gate.js';
+import { writeJson } from './json-out.js';
 
 interface CheckCliOptions {
   expect?: string;
@@ -85,7 +86,7 @@ export async function runCheck(files: string[], opts: CheckCliOptions): Promise<
   }
   if (opts.json === true) {
     const objs = judged.map(toJson);
-    process.stdout.write(`${JSON.stringify(files.length === 1 ? (objs[0] ?? null) : objs, null, 2)}\n`);
+    await writeJson(process.stdout, files.length === 1 ? (objs[0] ?? null) : objs, 2);
   } else {
     for (const j of judged) process.stdout.write(`${formatText(j)}\n`);
   }

@@ -15,6 +15,7 @@ import { TimelineObserver } from '../analyzer/timeline/observer.js';
 import { SequencePlotCollector, renderSvg, svgToPng, throughputSpec } from '../analyzer/timeline/plot.js';
 import type { ConnectionTimeline, TimelineEvent } from '../analyzer/timeline/types.js';
 import { ExitCode } from './exit-codes.js';
+import { writeJson } from './json-out.js';
 
 /** Columns of `timeline --csv` (one row per event). */
 export const TIMELINE_CSV_COLUMNS = [
@@ -187,7 +188,7 @@ async function runTimeline(file: string, opts: TimelineCliOptions): Promise<numb
         interval,
         connections: sel.map(({ c, m }) => ({ connection: c.connection ?? null, timeline: opts.bins ? c : withoutBins(c), metrics: m })),
       };
-      process.stdout.write(`${JSON.stringify(j, null, 2)}\n`);
+      await writeJson(process.stdout, j, 2);
       return ExitCode.OK;
     }
     process.stdout.write(text(file, sel));
