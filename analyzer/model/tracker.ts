@@ -61,7 +61,9 @@ export interface TrackerOptions {
    * Retiring builds the connection's model once (as {@link ConnectionTracker.snapshot} would), hands it to
    * `onRetire`, and drops its flows; later segments of those 4-tuples (a retransmitted FIN, a last ACK)
    * are counted in that model ({@link ConnectionTracker.onSegment} returns undefined for them) for
-   * {@link TOMBSTONE_SECONDS}; a new SYN there starts a new flow.
+   * {@link TOMBSTONE_SECONDS}; a new SYN there starts a new flow. An MP_JOIN for a retired connection's token
+   * (none is accepted after DATA_FIN / MP_FASTCLOSE) becomes a connection of unknown keys, as a join for a token
+   * not in the capture does.
    */
   retireAfter?: number;
   /** Called for each connection as it is retired, before its flows are dropped. Must not throw. */

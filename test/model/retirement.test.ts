@@ -148,6 +148,19 @@ describe('late segments of a retired connection', () => {
     ]);
   });
 
+  it('an MP_JOIN for the token of a retired connection: a connection of unknown keys (as for a token not in the capture)', () => {
+    const x = new Timed();
+    closedConnection(x, 0);
+    const token = x.pipe.tracker.snapshot().connections[0]!.server.token!;
+    x.add(30, 'c', SYN, [{ type: 'MP_JOIN', form: 'syn', backup: false, addressId: 1, receiversToken: Number.parseInt(token, 16), sendersRandom: 7 }], ['10.0.2.1', 41000]);
+    expect(x.pipe.tracker.retirement.connections).toBe(1);
+    const snap = x.pipe.tracker.snapshot();
+    expect(snap.connections.map((c) => [c.id, c.keysKnown, c.server.token, c.subflows.map((s) => s.kind)])).toEqual([
+      [0, true, token, ['mp_capable']],
+      [1, false, token, ['mp_join']],
+    ]);
+  });
+
   it('not finished at the data level (subflow FINs without DATA_FIN): kept to the end', () => {
     const x = new Timed();
     x.add(0, 'c', SYN, [{ type: 'MP_CAPABLE', version: 1, flags: 0x01 }])
