@@ -60,7 +60,8 @@ class Collector implements RuleContext {
   readonly pending = new Map<string, Pending>();
   readonly notEval = new Map<string, { id: string; tcpStream?: number; reason: string }>();
   private seq = 0;
-  readonly passes = new Map<string, { id: string; tcpStream?: number; count: number }>();
+  /** Passes of retired connections, folded per connection (one of its tcp.streams names it). */
+  readonly retiredPasses: { tcpStream: number; ids: string[]; counts: number[] }[] = [];
   /** Called once per new (not aggregated) finding, as soon as it is reported (streaming sessions). */
   onNew: ((p: Pending) => void) | undefined;
 
@@ -86,8 +87,28 @@ class Collector implements RuleContext {
       const e: { id: string; tcpStream?: number; count: number } = { id, count: 1 };
       if (flow !== undefined) e.tcpStream = flow.tcpStream;
       this.passById.set(id, e);
-      this.passes.set(`${id}|${flow?.tcpStream ?? '-'}`, e);
     }
+  }
+
+  /** Pass entries kept so far, per subflow and rule (live subflows), then those of retired connections. */
+  *passEntries(): Generator<{ id: string; tcpStream?: number; count: number }> {
+    for (const m of this.passByStream.values()) yield* m.values();
+    for (const r of this.retiredPasses) for (let i = 0; i < r.ids.length; i++) yield { id: r.ids[i]!, tcpStream: r.tcpStream, count: r.counts[i]! };
+  }
+
+  /** A connection retired (its flows get no more segments): fold its subflows' pass entries into one record. */
+  foldPasses(flows: readonly FlowState[]): void {
+    const first = flows[0];
+    if (first === undefined) return;
+    const byId = new Map<string, number>();
+    for (const f of flows) {
+      const m = this.passByStream.get(f.tcpStream);
+      if (m === undefined) continue;
+      for (const e of m.values()) byId.set(e.id, (byId.get(e.id) ?? 0) + e.count);
+      this.passByStream.delete(f.tcpStream);
+      if (this.passFlow === f) this.passFlow = null;
+    }
+    if (byId.size > 0) this.retiredPasses.push({ tcpStream: first.tcpStream, ids: [...byId.keys()], counts: [...byId.values()] });
   }
 
   report(f: FindingInput, flow?: SubflowRef): void {
@@ -171,6 +192,7 @@ class Fanout {
       for (const s of this.sessions) s.finishConnection?.(ctx, v);
       twoDirCheck(this.collector, v, this.twoDir);
       this.finished.add(conn);
+      this.collector.foldPasses(r.flows);
     }
     for (const f of r.flows) {
       if (this.last === f) this.last = undefined;
@@ -367,7 +389,7 @@ function completeCheck(path: string, analysis: CaptureAnalysis, detectors: reado
   }
   notEvaluable.sort((a, b) => (a.connection ?? -1) - (b.connection ?? -1) || a.id.localeCompare(b.id));
   const passAgg = new Map<string, RulePass>();
-  for (const p of collector.passes.values()) {
+  for (const p of collector.passEntries()) {
     const w = p.tcpStream !== undefined ? where.get(p.tcpStream) : undefined;
     const k = `${p.id}|${w?.connection ?? '-'}`;
     const prev = passAgg.get(k);

@@ -103,7 +103,7 @@ export interface FlowState {
   root?: FlowState;
   /** On an initial subflow's flow: the MP_JOIN flows linked to it while streaming (their `root` is this flow). */
   joins?: FlowState[];
-  /** Set when the tracker retired the flow (its connection finished; see TrackerOptions.retireAfter). */
+  /** Set when the tracker released the flow: retired (its connection finished; TrackerOptions.retireAfter) or evicted (maxFlows). */
   retired?: boolean;
 }
 

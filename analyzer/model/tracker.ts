@@ -507,6 +507,7 @@ export class ConnectionTracker {
     /** Evicted initial subflows (flows with keys): joins may point at them. */
     const gone = new Set<FlowState>();
     for (const f of victims) {
+      f.retired = true;
       if (f.keys !== undefined) gone.add(f);
       if (this.flows.get(f.key) === f) this.flows.delete(f.key);
       const k = f.keys;

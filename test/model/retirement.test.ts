@@ -98,7 +98,10 @@ const KEY_B = 0x1112131415161718n;
 
 /** Feeds segments at given times (s) through a FramePipeline. */
 class Timed {
-  readonly pipe = new FramePipeline('<crafted>');
+  readonly pipe: FramePipeline;
+  constructor(maxFlows?: number, retireAfter?: number) {
+    this.pipe = new FramePipeline('<crafted>', 1000, maxFlows, retireAfter);
+  }
   private n = 0;
   add(t: number, from: 'c' | 's', flags: number, opts: Opt[] = [], client = C, server = S): this {
     const [src, dst] = from === 'c' ? [client, server] : [server, client];
@@ -159,6 +162,22 @@ describe('late segments of a retired connection', () => {
       [0, true, token, ['mp_capable']],
       [1, false, token, ['mp_join']],
     ]);
+  });
+
+  it('finished connections evicted by the state limit before their time: counted once, as evicted, never retired as well', () => {
+    const x = new Timed(4, 100);
+    for (let i = 0; i < 50; i++) {
+      const c: [string, number] = ['10.9.0.1', 2000 + i];
+      x.add(4 * i, 'c', SYN, [], c).add(4 * i + 1, 's', SYN | ACK, [], c).add(4 * i + 2, 'c', FIN | ACK, [], c).add(4 * i + 3, 's', FIN | ACK, [], c);
+    }
+    x.add(400, 'c', SYN, [], ['10.9.0.2', 1]);
+    const t = x.pipe.tracker;
+    const snap = t.snapshot();
+    expect(t.evictions.flows).toBeGreaterThan(0);
+    expect(t.retirement.tcpConnections).toBeGreaterThan(0);
+    expect(t.evictions.flows + snap.tcpConnections.length).toBe(51);
+    expect(t.evictions.packets + snap.tcpConnections.reduce((n, c) => n + c.packets, 0)).toBe(201);
+    expect(new Set(snap.tcpConnections.map((c) => c.tcpStream)).size).toBe(snap.tcpConnections.length);
   });
 
   it('not finished at the data level (subflow FINs without DATA_FIN): kept to the end', () => {
