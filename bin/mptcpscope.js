@@ -5,6 +5,12 @@
 // 312 → 119 ms of samples with the production build, bench/README.md), so the command runs the production build
 // unless NODE_ENV says otherwise (the tests set NODE_ENV=test).
 process.env.NODE_ENV ??= 'production';
+// A reader that went away (`mptcpscope … | head`): stop quietly, as tcpdump and tshark do, instead of an
+// unhandled EPIPE stack trace.
+process.stdout.on('error', (e) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(process.exitCode ?? 0);
+});
 const { main } = await import('../dist/cli/main.js');
 
 process.exitCode = await main(process.argv);
