@@ -583,57 +583,55 @@ export class MiddleboxSession implements RuleSession {
 
   /** MBX-006: MP_JOIN source addresses vs the addresses announced (ADD_ADDR) for the same Address ID. */
   private finishNat(ctx: ConnectionFinishContext, v: ConnectionView): void {
-    {
-      const announced = new Map<string, { address: string; frame: number }>();
-      for (const a of v.conn.addAddr) {
-        if (a.echo) continue;
-        const k = `${a.by}|${a.addressId}`;
-        if (!announced.has(k)) announced.set(k, { address: a.address, frame: a.frame });
-      }
-      const usedById = new Map<string, { ip: string; frame: number }>();
-      v.flows.forEach((flow) => {
-        const syn = flow.syn?.option;
-        if (syn?.type !== 'MP_JOIN' || syn.addressId === undefined) return;
-        const host = ctx.hostOf(flow, 0);
-        if (host === undefined) return;
-        const k = `${host}|${syn.addressId}`;
-        const ann = announced.get(k);
-        const frame = flow.syn!.frame;
-        if (ann !== undefined && ann.address === flow.clientIp) ctx.pass('MBX-006', flow);
-        if (ann !== undefined && ann.address !== flow.clientIp) {
-          ctx.report(
-            {
-              id: 'MBX-006',
-              severity: 'info',
-              group: 'middlebox',
-              rfc: 'RFC 8684 §3.4.1, §6',
-              frames: [frame, ann.frame],
-              message: `MP_JOIN from ${flow.clientIp}:${flow.clientPort} with Address ID ${syn.addressId}, which the ${host} announced as ${ann.address}: address translated (NAT) on the path`,
-              evidence: { seen: flow.clientIp, expected: ann.address, addressId: syn.addressId, announcedIn: ann.frame },
-              key: `nat|${k}|${flow.clientIp}`,
-            },
-            flow,
-          );
-        }
-        const used = usedById.get(k);
-        if (used !== undefined && used.ip !== flow.clientIp && !v.conn.removeAddr.some((r) => r.by === host && r.addressIds.includes(syn.addressId!))) {
-          ctx.report(
-            {
-              id: 'MBX-006',
-              severity: 'info',
-              group: 'middlebox',
-              rfc: 'RFC 8684 §3.4.1, §6',
-              frames: [frame, used.frame],
-              message: `Address ID ${syn.addressId} of the ${host} used from ${used.ip} and from ${flow.clientIp} without REMOVE_ADDR: address translated (NAT) on one path`,
-              evidence: { seen: flow.clientIp, earlier: used.ip, addressId: syn.addressId },
-              key: `nat-reuse|${k}|${flow.clientIp}`,
-            },
-            flow,
-          );
-        }
-        if (used === undefined) usedById.set(k, { ip: flow.clientIp, frame });
-      });
+    const announced = new Map<string, { address: string; frame: number }>();
+    for (const a of v.conn.addAddr) {
+      if (a.echo) continue;
+      const k = `${a.by}|${a.addressId}`;
+      if (!announced.has(k)) announced.set(k, { address: a.address, frame: a.frame });
     }
+    const usedById = new Map<string, { ip: string; frame: number }>();
+    v.flows.forEach((flow) => {
+      const syn = flow.syn?.option;
+      if (syn?.type !== 'MP_JOIN' || syn.addressId === undefined) return;
+      const host = ctx.hostOf(flow, 0);
+      if (host === undefined) return;
+      const k = `${host}|${syn.addressId}`;
+      const ann = announced.get(k);
+      const frame = flow.syn!.frame;
+      if (ann !== undefined && ann.address === flow.clientIp) ctx.pass('MBX-006', flow);
+      if (ann !== undefined && ann.address !== flow.clientIp) {
+        ctx.report(
+          {
+            id: 'MBX-006',
+            severity: 'info',
+            group: 'middlebox',
+            rfc: 'RFC 8684 §3.4.1, §6',
+            frames: [frame, ann.frame],
+            message: `MP_JOIN from ${flow.clientIp}:${flow.clientPort} with Address ID ${syn.addressId}, which the ${host} announced as ${ann.address}: address translated (NAT) on the path`,
+            evidence: { seen: flow.clientIp, expected: ann.address, addressId: syn.addressId, announcedIn: ann.frame },
+            key: `nat|${k}|${flow.clientIp}`,
+          },
+          flow,
+        );
+      }
+      const used = usedById.get(k);
+      if (used !== undefined && used.ip !== flow.clientIp && !v.conn.removeAddr.some((r) => r.by === host && r.addressIds.includes(syn.addressId!))) {
+        ctx.report(
+          {
+            id: 'MBX-006',
+            severity: 'info',
+            group: 'middlebox',
+            rfc: 'RFC 8684 §3.4.1, §6',
+            frames: [frame, used.frame],
+            message: `Address ID ${syn.addressId} of the ${host} used from ${used.ip} and from ${flow.clientIp} without REMOVE_ADDR: address translated (NAT) on one path`,
+            evidence: { seen: flow.clientIp, earlier: used.ip, addressId: syn.addressId },
+            key: `nat-reuse|${k}|${flow.clientIp}`,
+          },
+          flow,
+        );
+      }
+      if (used === undefined) usedById.set(k, { ip: flow.clientIp, frame });
+    });
   }
 
   /** MBX-009: option lists inconsistent with the lengths (malformed on the wire) vs cut by the capture snaplen. */

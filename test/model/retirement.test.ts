@@ -14,6 +14,7 @@ import { openCapture } from '../../analyzer/capture/open.js';
 import { PcapWriter, type WritableFrame } from '../../analyzer/capture/writer.js';
 import type { MptcpOption } from '../../analyzer/wire/mptcp/types.js';
 import { TcpFlag } from '../../analyzer/wire/types.js';
+import { CheckSession } from '../../conformance/engine.js';
 import { type FullResult, analyzeFull } from '../../conformance/full.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { concat, encodeMptcp, tcp4Frame } from '../helpers/packet-builder.js';
@@ -115,15 +116,37 @@ class Timed {
 }
 
 /** An MPTCP v1 connection from handshake to DATA_FIN both ways and FIN both ways, at t0 … t0 + 6 s. */
-function closedConnection(x: Timed, t0: number): void {
-  x.add(t0, 'c', SYN, [{ type: 'MP_CAPABLE', version: 1, flags: 0x01 }])
-    .add(t0 + 1, 's', SYN | ACK, [{ type: 'MP_CAPABLE', version: 1, flags: 0x01, sendersKey: KEY_B }])
-    .add(t0 + 2, 'c', ACK, [{ type: 'MP_CAPABLE', version: 1, flags: 0x01, sendersKey: KEY_A, receiversKey: KEY_B }])
-    .add(t0 + 3, 'c', ACK, [{ type: 'DSS', flags: 0x15, dataAck: 1n, dataAck64: false, dataSequenceNumber: 1n, dsn64: false, subflowSequenceNumber: 0, dataLevelLength: 1 }])
-    .add(t0 + 4, 's', ACK, [{ type: 'DSS', flags: 0x15, dataAck: 2n, dataAck64: false, dataSequenceNumber: 1n, dsn64: false, subflowSequenceNumber: 0, dataLevelLength: 1 }])
-    .add(t0 + 5, 'c', FIN | ACK)
-    .add(t0 + 6, 's', FIN | ACK);
+function closedConnection(x: Timed, t0: number, client = C, step = 1): void {
+  x.add(t0, 'c', SYN, [{ type: 'MP_CAPABLE', version: 1, flags: 0x01 }], client)
+    .add(t0 + step, 's', SYN | ACK, [{ type: 'MP_CAPABLE', version: 1, flags: 0x01, sendersKey: KEY_B }], client)
+    .add(t0 + 2 * step, 'c', ACK, [{ type: 'MP_CAPABLE', version: 1, flags: 0x01, sendersKey: KEY_A, receiversKey: KEY_B }], client)
+    .add(t0 + 3 * step, 'c', ACK, [{ type: 'DSS', flags: 0x15, dataAck: 1n, dataAck64: false, dataSequenceNumber: 1n, dsn64: false, subflowSequenceNumber: 0, dataLevelLength: 1 }], client)
+    .add(t0 + 4 * step, 's', ACK, [{ type: 'DSS', flags: 0x15, dataAck: 2n, dataAck64: false, dataSequenceNumber: 1n, dsn64: false, subflowSequenceNumber: 0, dataLevelLength: 1 }], client)
+    .add(t0 + 5 * step, 'c', FIN | ACK, [], client)
+    .add(t0 + 6 * step, 's', FIN | ACK, [], client);
 }
+
+describe('rules across connections', () => {
+  it('MPC-011 key reuse: the later connection retires first; still reported on it, naming the earlier one', () => {
+    const run = (retireAfter: number) => {
+      const x = new Timed(undefined, retireAfter);
+      const check = new CheckSession();
+      x.pipe.observers.push(check);
+      // Connection 0 (port 40000) spans 0 … 120 s; connection 1 (port 40001, same keys) is over by 7 s.
+      closedConnection(x, 0, C, 20);
+      closedConnection(x, 1, ['10.0.1.1', 40001]);
+      x.add(200, 'c', SYN, [], ['10.0.2.1', 41000]);
+      const r = check.finish('<crafted>', x.pipe.analysis({ file: '<crafted>', format: 'pcap', gzip: false, byteOrder: 'little', linkTypes: [1], snaplen: 0, sections: 1, bytes: 0, incomplete: false }));
+      return { retired: x.pipe.tracker.retirement.connections, reuse: r.findings.filter((f) => f.id === 'MPC-011').map((f) => [f.connection, f.message]) };
+    };
+    const kept = run(Number.POSITIVE_INFINITY);
+    const retired = run(10);
+    expect(retired.retired).toBe(2);
+    // Both keys are reused: one finding (aggregated by key 'reuse'), on connection 1, naming connection 0.
+    expect(kept.reuse).toEqual([[1, `key 0x${KEY_A.toString(16).padStart(16, '0')} also used by connection 0`]]);
+    expect(retired.reuse).toEqual(kept.reuse);
+  });
+});
 
 describe('late segments of a retired connection', () => {
   it('a FIN retransmitted 30 s after the close is counted in its subflow; 2 minutes later a segment starts a new flow', () => {
