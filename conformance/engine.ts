@@ -165,7 +165,8 @@ class Fanout {
   constructor(
     private readonly sessions: RuleSession[],
     private readonly collector: Collector,
-    private readonly twoDir: readonly string[],
+    /** Rule IDs of these sessions that need both directions (catalogue observability '2D'). */
+    readonly twoDir: readonly string[],
   ) {}
   flow(tcpStream: number): FlowState | undefined {
     return this.refs.get(tcpStream)?.deref();
@@ -202,17 +203,22 @@ class Fanout {
   }
 }
 
-/** The context of one connection's end pass. */
-function connectionContext(collector: Collector, v: ConnectionView): ConnectionFinishContext {
+/** An end-pass context over `collector` with the given connection lookup and host attribution. */
+function endContext(collector: Collector, connectionOf: ConnectionFinishContext['connectionOf'], hostOf: ConnectionFinishContext['hostOf']): ConnectionFinishContext {
   const ctx: ConnectionFinishContext = {
-    connectionOf: (f) => (v.flows.includes(f) ? v : undefined),
-    hostOf: (f, dir) => hostIn(v, f, dir),
+    connectionOf,
+    hostOf,
     report: (f, flow) => collector.report(f, flow),
     notEvaluable: (id, flow, reason) => collector.notEvaluable(id, flow, reason),
     pass: (id, flow) => collector.pass(id, flow),
   };
   if (collector.timeline !== undefined) ctx.timeline = collector.timeline;
   return ctx;
+}
+
+/** The context of one connection's end pass. */
+function connectionContext(collector: Collector, v: ConnectionView): ConnectionFinishContext {
+  return endContext(collector, (f) => (v.flows.includes(f) ? v : undefined), (f, dir) => hostIn(v, f, dir));
 }
 
 /** Which connection-level host sends direction `dir` of `f` in `v` (see FinishContext.hostOf). */
@@ -348,20 +354,10 @@ function completeCheck(path: string, analysis: CaptureAnalysis, detectors: reado
   }
 
   const connectionOf = (f: FlowState): ConnectionView | undefined => viewOfStream.get(f.tcpStream);
-  const fin: FinishContext = {
-    analysis,
-    connections: views,
-    connectionOf,
-    hostOf: (f, dir) => hostIn(connectionOf(f), f, dir),
-    report: (f, flow) => collector.report(f, flow),
-    notEvaluable: (id, flow, reason) => collector.notEvaluable(id, flow, reason),
-    pass: (id, flow) => collector.pass(id, flow),
-  };
-  if (collector.timeline !== undefined) fin.timeline = collector.timeline;
+  const fin: FinishContext = { ...endContext(collector, connectionOf, (f, dir) => hostIn(connectionOf(f), f, dir)), analysis, connections: views };
   for (const s of sessions) if (s.finishConnection !== undefined) for (const v of views) s.finishConnection(fin, v);
   for (const s of sessions) s.finish?.(fin);
-  const twoDir = twoDirRules(detectors);
-  for (const v of views) twoDirCheck(collector, v, twoDir);
+  for (const v of views) twoDirCheck(collector, v, fan.twoDir);
 
   const findings: Finding[] = [];
   for (const p of collector.pending.values()) {

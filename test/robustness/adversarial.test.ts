@@ -69,6 +69,45 @@ class Trace {
   }
 }
 
+/**
+ * 100 000 incarnations of the 4-tuple C–S through `tr`: a SYN (fresh ISN) and an RST each, both at time i (s).
+ * The two decoded segments are taken once from real frames and re-fed (decoding 200 000 frames is not the point).
+ * Returns the most flows the tracker held at once.
+ */
+function reuseFlood(tr: ConnectionTracker, C: Ep, S: Ep): number {
+  const t = new Trace();
+  for (let i = 0; i < 3; i++) t.add(C, S, [{ from: 'c', flags: SYN, seq: 1 + i }, { from: 'c', flags: RST, seq: 2 + i }]);
+  expect(t.pipeline().counts.tcp).toBe(6);
+  const segs: Array<Parameters<ConnectionTracker['onSegment']>[0]> = [];
+  const grab = new FramePipeline('<x>');
+  grab.observers.push({ onSegment: (s) => segs.push({ ...s, options: { ...s.options, mptcp: [...s.options.mptcp] } }) });
+  for (const f of t.frames.slice(0, 2)) grab.onFrame(f);
+  const [syn, rst] = segs as [(typeof segs)[0], (typeof segs)[0]];
+  let max = 0;
+  for (let i = 0; i < 100_000; i++) {
+    tr.onSegment({ ...syn, seq: i * 7 + 1, frame: 2 * i + 1 }, i);
+    tr.onSegment({ ...rst, frame: 2 * i + 2 }, i);
+    max = Math.max(max, tr.flowCount);
+  }
+  return max;
+}
+
+/** 20 long-lived MPTCP connections, then 3 000 plain connections that open and close, then traffic on the 20 (frames 1 s apart). */
+function shortConnectionFlood(): Trace {
+  const t = new Trace();
+  for (let i = 0; i < 20; i++) t.add(['10.0.1.1', 30000 + i], ['10.0.3.1', 5201], mpcHandshake(BigInt(i + 1), BigInt(i + 1000)));
+  for (let i = 0; i < 3000; i++) {
+    t.add(['10.9.0.1', 1024 + i], ['10.0.3.1', 80], [
+      { from: 'c', flags: SYN, seq: 1 },
+      { from: 's', flags: SYN | ACK, seq: 1 },
+      { from: 'c', flags: FIN | ACK, seq: 2 },
+      { from: 's', flags: FIN | ACK, seq: 2 },
+    ]);
+  }
+  for (let i = 0; i < 20; i++) t.add(['10.0.1.1', 30000 + i], ['10.0.3.1', 5201], [{ from: 'c', flags: ACK, seq: 111, payload: 5, opts: [{ type: 'DSS', flags: 0x01, dataAck: 1n, dataAck64: false, dsn64: false }] }]);
+  return t;
+}
+
 /** A full v1 MP_CAPABLE handshake + one data segment each way. */
 function mpcHandshake(clientKey: bigint, serverKey: bigint, version = 1): Seg[] {
   return [
@@ -187,22 +226,7 @@ describe('4-tuple reuse', () => {
   });
   it('100 000 reuses of one 4-tuple with maxFlows 64 and no retirement: flows held stay ≤ 64, the rest are evicted and counted', () => {
     const tr = new ConnectionTracker({ maxFlows: 64, retireAfter: Number.POSITIVE_INFINITY });
-    const t = new Trace();
-    for (let i = 0; i < 3; i++) t.add(C, S, [{ from: 'c', flags: SYN, seq: 1 + i }, { from: 'c', flags: RST, seq: 2 + i }]);
-    // Re-feed the same two decoded segments with fresh ISNs (decoding 200 000 frames is not the point here).
-    const p = t.pipeline();
-    expect(p.counts.tcp).toBe(6);
-    const segs: Array<Parameters<ConnectionTracker['onSegment']>[0]> = [];
-    const grab = new FramePipeline('<x>');
-    grab.observers.push({ onSegment: (s) => segs.push({ ...s, options: { ...s.options, mptcp: [...s.options.mptcp] } }) });
-    for (const f of t.frames.slice(0, 2)) grab.onFrame(f);
-    const [syn, rst] = segs as [(typeof segs)[0], (typeof segs)[0]];
-    let max = 0;
-    for (let i = 0; i < 100_000; i++) {
-      tr.onSegment({ ...syn, seq: i * 7 + 1, frame: 2 * i + 1 }, i);
-      tr.onSegment({ ...rst, frame: 2 * i + 2 }, i);
-      max = Math.max(max, tr.flowCount);
-    }
+    const max = reuseFlood(tr, C, S);
     expect(max).toBeLessThanOrEqual(64);
     expect(tr.evictions.flows + tr.flowCount).toBe(100_000);
     expect(tr.evictions.closedFlows).toBe(tr.evictions.flows);
@@ -210,22 +234,7 @@ describe('4-tuple reuse', () => {
   });
   it('100 000 reuses of one 4-tuple, retired 10 s after each RST: 11 flows held, none evicted, every one in the model', () => {
     const tr = new ConnectionTracker({ maxFlows: 64 });
-    const t = new Trace();
-    for (let i = 0; i < 3; i++) t.add(C, S, [{ from: 'c', flags: SYN, seq: 1 + i }, { from: 'c', flags: RST, seq: 2 + i }]);
-    // Re-feed the same two decoded segments with fresh ISNs (decoding 200 000 frames is not the point here).
-    const p = t.pipeline();
-    expect(p.counts.tcp).toBe(6);
-    const segs: Array<Parameters<ConnectionTracker['onSegment']>[0]> = [];
-    const grab = new FramePipeline('<x>');
-    grab.observers.push({ onSegment: (s) => segs.push({ ...s, options: { ...s.options, mptcp: [...s.options.mptcp] } }) });
-    for (const f of t.frames.slice(0, 2)) grab.onFrame(f);
-    const [syn, rst] = segs as [(typeof segs)[0], (typeof segs)[0]];
-    let max = 0;
-    for (let i = 0; i < 100_000; i++) {
-      tr.onSegment({ ...syn, seq: i * 7 + 1, frame: 2 * i + 1 }, i);
-      tr.onSegment({ ...rst, frame: 2 * i + 2 }, i);
-      max = Math.max(max, tr.flowCount);
-    }
+    const max = reuseFlood(tr, C, S);
     // Both segments of flow i at time i: it is retired by the first segment later than i + 10, so the flows of
     // the last 10 s (11 of them) are held.
     expect(max).toBe(11);
@@ -285,18 +294,7 @@ describe('state limit (many connections)', () => {
   });
 
   it('without retirement, open flows survive a flood of short closed connections: closed ones are evicted first, counted, and reported', async () => {
-    const t = new Trace();
-    // 20 long-lived MPTCP connections, then 3 000 plain connections that open and close, then traffic on the 20.
-    for (let i = 0; i < 20; i++) t.add(['10.0.1.1', 30000 + i], ['10.0.3.1', 5201], mpcHandshake(BigInt(i + 1), BigInt(i + 1000)));
-    for (let i = 0; i < 3000; i++) {
-      t.add(['10.9.0.1', 1024 + i], ['10.0.3.1', 80], [
-        { from: 'c', flags: SYN, seq: 1 },
-        { from: 's', flags: SYN | ACK, seq: 1 },
-        { from: 'c', flags: FIN | ACK, seq: 2 },
-        { from: 's', flags: FIN | ACK, seq: 2 },
-      ]);
-    }
-    for (let i = 0; i < 20; i++) t.add(['10.0.1.1', 30000 + i], ['10.0.3.1', 5201], [{ from: 'c', flags: ACK, seq: 111, payload: 5, opts: [{ type: 'DSS', flags: 0x01, dataAck: 1n, dataAck64: false, dsn64: false }] }]);
+    const t = shortConnectionFlood();
     const a = await t.analyze(256, Number.POSITIVE_INFINITY);
     expect(a.connections.length).toBe(20);
     expect(a.connections.every((c) => c.handshake === 'complete' && c.subflows[0]!.packets === 5)).toBe(true);
@@ -314,17 +312,7 @@ describe('state limit (many connections)', () => {
   });
 
   it('with retirement (default), a flood of short closed connections is retired, not evicted: all of it stays in the model', async () => {
-    const t = new Trace();
-    for (let i = 0; i < 20; i++) t.add(['10.0.1.1', 30000 + i], ['10.0.3.1', 5201], mpcHandshake(BigInt(i + 1), BigInt(i + 1000)));
-    for (let i = 0; i < 3000; i++) {
-      t.add(['10.9.0.1', 1024 + i], ['10.0.3.1', 80], [
-        { from: 'c', flags: SYN, seq: 1 },
-        { from: 's', flags: SYN | ACK, seq: 1 },
-        { from: 'c', flags: FIN | ACK, seq: 2 },
-        { from: 's', flags: FIN | ACK, seq: 2 },
-      ]);
-    }
-    for (let i = 0; i < 20; i++) t.add(['10.0.1.1', 30000 + i], ['10.0.3.1', 5201], [{ from: 'c', flags: ACK, seq: 111, payload: 5, opts: [{ type: 'DSS', flags: 0x01, dataAck: 1n, dataAck64: false, dsn64: false }] }]);
+    const t = shortConnectionFlood();
     const a = await t.analyze(256);
     expect(a.stateLimit.flows).toBe(0);
     expect(a.connections.length).toBe(20);
