@@ -19,7 +19,7 @@ import type { TcpSegment } from '../wire/types.js';
 import { TcpFlag } from '../wire/types.js';
 import type { DssOption } from '../wire/mptcp/types.js';
 import type { ConnectionFinishContext, ConnectionView, Detector, FindingInput, FinishContext, RuleContext, RuleSession } from '../../conformance/registry.js';
-import { BoundedNumberMap } from '../timeline/queue.js';
+import { BoundedNumberTable } from '../timeline/queue.js';
 import { STRIP_NOP_RUN, longestNopRun, segmentPayloadDigest } from './option-space.js';
 
 /** Rule IDs this module may emit. */
@@ -93,10 +93,13 @@ interface FlowMbx {
   payloadCut: number;
 }
 
-/** Per connection direction: first transmissions by DSN (low 32 bits) → payload hash. */
+/** Per connection direction: first transmissions by DSN (low 32 bits) → payload length, hash, frame (columns {@link DSN_LEN}, {@link DSN_HASH}, {@link DSN_FRAME}). */
 interface DsnTable {
-  map: BoundedNumberMap<{ len: number; hash: number; frame: number }>;
+  map: BoundedNumberTable;
 }
+const DSN_LEN = 0;
+const DSN_HASH = 1;
+const DSN_FRAME = 2;
 
 function newDir(): DirState {
   return {
@@ -363,7 +366,7 @@ export class MiddleboxSession implements RuleSession {
       const key = `${root.tcpStream}|${host}`;
       t = this.dsnTables.get(key);
       if (t === undefined) {
-        t = { map: new BoundedNumberMap(MAX_DSN_HASHES) };
+        t = { map: new BoundedNumberTable(MAX_DSN_HASHES, 3) };
         this.dsnTables.set(key, t);
       }
       me.dsnTable = t;
@@ -371,11 +374,16 @@ export class MiddleboxSession implements RuleSession {
     // Low 32 bits of DSN + off (0 ≤ off < Data-Level Length): one bigint conversion, then number arithmetic.
     const dsn = (Number(BigInt.asUintN(32, m.dataSequenceNumber)) + off) >>> 0;
     const h = segmentPayloadDigest(seg, frame.data).hash;
-    const prev = t.map.get(dsn);
-    if (prev === undefined) {
-      t.map.set(dsn, { len: seg.payloadLength, hash: h, frame: seg.frame });
+    const tab = t.map;
+    const row = tab.find(dsn);
+    if (row < 0) {
+      const r = tab.insert(dsn);
+      tab.setValue(r, DSN_LEN, seg.payloadLength);
+      tab.setValue(r, DSN_HASH, h);
+      tab.setValue(r, DSN_FRAME, seg.frame);
       return;
     }
+    const prev = { len: tab.value(row, DSN_LEN), hash: tab.value(row, DSN_HASH), frame: tab.value(row, DSN_FRAME) };
     if (prev.len === seg.payloadLength && prev.hash !== h) {
       this.ctx.report(
         {

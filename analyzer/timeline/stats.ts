@@ -119,32 +119,44 @@ export class RtoEstimator {
   }
 }
 
+/** Rows from which a {@link BinColumns} series moves from plain arrays to Float64Arrays. */
+export const BIN_COLUMNS_TYPED_FROM = 64;
+
 /**
  * A time series of `width` numbers per time bin (bin index → row), in two flat number arrays (unboxed doubles):
  * ≈ 8 × (width + 1) bytes per bin instead of a Map entry plus an array (≈ 100–500 bytes), since a long capture
  * has a bin every 0.1 s for every subflow direction for its whole duration (the timeline state that grew with
- * capture length: 5 MB of live heap per 10 M frames). Plain arrays, not typed ones: a short connection's series
- * holds one or two bins, and a typed array costs ≈ 200 bytes before its first element. Bins come in time order:
- * appending and updating the last bin are O(1); a bin before the last one (capture timestamps going back) is
- * found by binary search and inserted (O(n), rare).
+ * capture length: 5 MB of live heap per 10 M frames). A short series (a short connection holds one or two bins)
+ * is in plain arrays, because a typed array costs ≈ 200 bytes before its first element; from
+ * {@link BIN_COLUMNS_TYPED_FROM} rows on it moves to Float64Arrays grown by doubling, outside V8's object
+ * heap, so a long capture's series do not grow the old generation (whose size V8 sets at a multiple of the
+ * live heap: issue 7 memory flatness). Bins come in time order: appending and updating the last bin are O(1);
+ * a bin before the last one (capture timestamps going back) is found by binary search and inserted (O(n), rare).
  */
 export class BinColumns {
-  private readonly keys: number[] = [];
-  /** Row-major values: row r holds `values[r * width … r * width + width - 1]`. */
-  readonly values: number[] = [];
+  private keys: number[] | Float64Array = [];
+  private vals: number[] | Float64Array = [];
+  private n = 0;
 
   constructor(readonly width: number) {}
 
   /** Bins held. */
   get length(): number {
-    return this.keys.length;
+    return this.n;
+  }
+
+  /**
+   * Row-major values: row r holds `values[r * width … r * width + width - 1]` (r < length; typed storage may
+   * hold spare rows beyond). The array is replaced when a row is added: read it again after {@link row}.
+   */
+  get values(): number[] | Float64Array {
+    return this.vals;
   }
 
   /** Row of bin `b`, created (all values 0) when absent. */
   row(b: number): number {
     const keys = this.keys;
-    const n = keys.length;
-    const w = this.width;
+    const n = this.n;
     if (n > 0) {
       const last = keys[n - 1]!;
       if (last === b) return n - 1;
@@ -157,20 +169,57 @@ export class BinColumns {
           else hi = mid;
         }
         if (keys[lo] === b) return lo;
-        keys.splice(lo, 0, b);
-        this.values.splice(lo * w, 0, ...new Array<number>(w).fill(0));
+        this.insertRow(lo, b);
         return lo;
       }
     }
-    keys.push(b);
-    for (let k = 0; k < w; k++) this.values.push(0);
+    this.insertRow(n, b);
     return n;
+  }
+
+  private insertRow(r: number, b: number): void {
+    const n = this.n;
+    const w = this.width;
+    let keys = this.keys;
+    let vals = this.vals;
+    if (Array.isArray(keys) && Array.isArray(vals)) {
+      if (n < BIN_COLUMNS_TYPED_FROM) {
+        if (r === n) {
+          keys.push(b);
+          for (let k = 0; k < w; k++) vals.push(0);
+        } else {
+          keys.splice(r, 0, b);
+          vals.splice(r * w, 0, ...new Array<number>(w).fill(0));
+        }
+        this.n = n + 1;
+        return;
+      }
+      this.keys = keys = Float64Array.from(keys);
+      this.vals = vals = Float64Array.from(vals);
+    }
+    if (n === keys.length) {
+      const k2 = new Float64Array(n * 2);
+      k2.set(keys);
+      const v2 = new Float64Array(n * 2 * w);
+      v2.set(vals);
+      this.keys = keys = k2;
+      this.vals = vals = v2;
+    }
+    const tk = keys as Float64Array;
+    const tv = vals as Float64Array;
+    if (r < n) {
+      tk.copyWithin(r + 1, r, n);
+      tv.copyWithin((r + 1) * w, r * w, n * w);
+    }
+    tk[r] = b;
+    tv.fill(0, r * w, r * w + w);
+    this.n = n + 1;
   }
 
   /** Adds `v` to column `col` of bin `b`. */
   add(b: number, col: number, v: number): void {
     const r = this.row(b);
-    this.values[r * this.width + col]! += v;
+    this.vals[r * this.width + col]! += v;
   }
 
   /** Bin index of row `r` (rows are in increasing bin order). */
@@ -180,6 +229,6 @@ export class BinColumns {
 
   /** Value of column `col` in row `r`. */
   at(r: number, col: number): number {
-    return this.values[r * this.width + col]!;
+    return this.vals[r * this.width + col]!;
   }
 }

@@ -15,7 +15,7 @@
 import { OnesComplementSum } from '../../analyzer/crypto/index.js';
 import type { Dir, FlowState } from '../../analyzer/model/flow.js';
 import type { TimelineHooks } from '../../analyzer/timeline/types.js';
-import { BoundedNumberMap } from '../../analyzer/timeline/queue.js';
+import { BoundedNumberTable } from '../../analyzer/timeline/queue.js';
 import type { ConnectionFinishContext, ConnectionView, RuleContext } from '../registry.js';
 import { registerDetector } from '../registry.js';
 import { FlowMap, isRst, isSyn, isnOf, relSeq } from './util.js';
@@ -23,6 +23,10 @@ import { segmentPayloadDigest } from '../../analyzer/middlebox/option-space.js';
 
 /** Payload sums kept per connection direction for DSS-006 (most recent first transmissions). */
 export const MAX_SUMS = 8192;
+const SUM_END = 0;
+const SUM_SUM = 1;
+const SUM_STREAM = 2;
+const SUM_FRAME = 3;
 /** ADDR-006: data this long after a REMOVE_ADDR on a subflow using the removed ID is "long after", seconds. */
 export const REMOVE_GRACE = 2;
 
@@ -65,7 +69,8 @@ interface ConnDir {
   lastAckStream: number;
   rightEdge: number | undefined;
   beyond: { frame: number; end: number; edge: number; flow: FlowState } | undefined;
-  sums: BoundedNumberMap<{ e: number; sum: number; stream: number; frame: number }>;
+  /** Relative DSN → [end, payload sum, tcp.stream, frame] (columns SUM_END … SUM_FRAME). */
+  sums: BoundedNumberTable;
 }
 
 interface ConnSt {
@@ -92,7 +97,7 @@ const newConnDir = (): ConnDir => ({
   lastAckStream: -1,
   rightEdge: undefined,
   beyond: undefined,
-  sums: new BoundedNumberMap(MAX_SUMS),
+  sums: new BoundedNumberTable(MAX_SUMS, 4),
 });
 
 const fold = (s: number): number => {
@@ -188,10 +193,16 @@ registerDetector({
         // The whole payload (the usual piece): the sum MBX-004's hash is computed with, in one pass.
         let sum = offset === 0 && dsnEnd - dsn === seg.payloadLength ? segmentPayloadDigest(seg, frame.data).sum : new OnesComplementSum().add(frame.data, start, start + (dsnEnd - dsn)).folded();
         if ((dsn & 1) === 1) sum = swap16(sum);
-        const prev = cd.sums.get(dsn);
-        if (prev === undefined) {
-          cd.sums.set(dsn, { e: dsnEnd, sum, stream: flow.tcpStream, frame: seg.frame });
-        } else if (prev.e === dsnEnd && prev.stream !== flow.tcpStream) {
+        const sums = cd.sums;
+        const row = sums.find(dsn);
+        if (row < 0) {
+          const r = sums.insert(dsn);
+          sums.setValue(r, SUM_END, dsnEnd);
+          sums.setValue(r, SUM_SUM, sum);
+          sums.setValue(r, SUM_STREAM, flow.tcpStream);
+          sums.setValue(r, SUM_FRAME, seg.frame);
+        } else if (sums.value(row, SUM_END) === dsnEnd && sums.value(row, SUM_STREAM) !== flow.tcpStream) {
+          const prev = { sum: sums.value(row, SUM_SUM), frame: sums.value(row, SUM_FRAME) };
           if (fold(prev.sum) !== fold(sum)) {
             ctx.report({ id: 'DSS-006', frames: [seg.frame, prev.frame], message: `relative DSN ${dsn}–${dsnEnd} reinjected with other bytes than in frame ${prev.frame} (payload sums differ; modified in transit? see MBX-004)`, evidence: { dsn, length: dsnEnd - dsn, seen: `0x${sum.toString(16)}`, expected: `0x${prev.sum.toString(16)}`, firstFrame: prev.frame } }, flow);
           } else ctx.pass('DSS-006', flow);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BoundedNumberMap, NumQueue } from '../../analyzer/timeline/queue.js';
+import { BoundedNumberTable, NumQueue } from '../../analyzer/timeline/queue.js';
 
 describe('NumQueue (typed-array FIFO of the RTT matchers)', () => {
   it('behaves like an array of records under any sequence of push / shift / set / clear', () => {
@@ -52,30 +52,52 @@ describe('NumQueue (typed-array FIFO of the RTT matchers)', () => {
   });
 });
 
-describe('BoundedNumberMap (MBX-004 / DSS-006 first-transmission tables)', () => {
-  it('keeps the most recently inserted `limit` keys; updates keep their place (property, against a Map model)', () => {
+describe('BoundedNumberTable (MBX-004 / DSS-006 first-transmission tables)', () => {
+  it('keeps the most recently inserted `limit` keys with their records (property, against a Map model)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 40 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), fc.integer()), { maxLength: 300 }), (limit, ops) => {
-        const m = new BoundedNumberMap<number>(limit);
-        const model = new Map<number, number>();
-        for (const [k, v] of ops) {
-          m.set(k, v);
-          if (!model.has(k) && model.size >= limit) model.delete(model.keys().next().value!);
-          model.set(k, v);
-          expect(m.size).toBe(model.size);
-        }
-        for (let k = 0; k <= 60; k++) expect(m.get(k)).toBe(model.get(k));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        // Keys as DSNs are: small, near 2^32 and beyond it (the hash mixes the high word).
+        fc.array(fc.tuple(fc.oneof(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 60 }).map((k) => 2 ** 32 * k + 7), fc.integer({ min: 0, max: 60 }).map((k) => 2 ** 32 - 1 - k)), fc.integer()), { maxLength: 300 }),
+        (limit, ops) => {
+          const m = new BoundedNumberTable(limit, 2);
+          const model = new Map<number, [number, number]>();
+          for (const [k, v] of ops) {
+            if (m.find(k) >= 0) {
+              expect(model.has(k)).toBe(true);
+              continue;
+            }
+            expect(model.has(k)).toBe(false);
+            const r = m.insert(k);
+            expect([m.value(r, 0), m.value(r, 1)]).toEqual([0, 0]);
+            m.setValue(r, 0, v);
+            m.setValue(r, 1, -v);
+            if (model.size >= limit) model.delete(model.keys().next().value!);
+            model.set(k, [v, -v]);
+            expect(m.size).toBe(model.size);
+          }
+          for (const [k] of ops) {
+            const r = m.find(k);
+            const want = model.get(k);
+            expect(r >= 0 ? [m.value(r, 0), m.value(r, 1)] : undefined).toEqual(want);
+          }
+          for (const k of [61, 2 ** 32 * 61 + 7, 2 ** 53 - 1]) expect(m.find(k)).toBe(-1);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
-  it('allocates key slots as entries arrive, not the limit up front (20 000 connections × 2 tables of 8192 slots were 2.6 GB)', () => {
-    const m = new BoundedNumberMap<number>(8192);
-    for (let i = 0; i < 3; i++) m.set(i, i);
+  it('allocates rows as entries arrive, not the limit up front (20 000 connections × 2 tables of 8192 slots were 2.6 GB)', () => {
+    const m = new BoundedNumberTable(8192, 3);
+    for (let i = 0; i < 3; i++) m.setValue(m.insert(i), 0, i);
     expect(m.capacity).toBeLessThanOrEqual(8);
-    for (let i = 0; i < 20_000; i++) m.set(i, i);
+    for (let i = 3; i < 20_000; i++) m.setValue(m.insert(i), 0, i);
     expect([m.size, m.capacity]).toEqual([8192, 8192]);
-    expect([m.get(20_000 - 8192 - 1), m.get(20_000 - 8192), m.get(19_999)]).toEqual([undefined, 20_000 - 8192, 19_999]);
+    const at = (k: number): number | undefined => {
+      const r = m.find(k);
+      return r < 0 ? undefined : m.value(r, 0);
+    };
+    expect([at(20_000 - 8192 - 1), at(20_000 - 8192), at(19_999)]).toEqual([undefined, 20_000 - 8192, 19_999]);
   });
 });
