@@ -810,12 +810,11 @@ export class TimelineObserver implements SegmentObserver {
 
     // --- Data ACK (acknowledges the other data direction).
     if (dss?.dataAck !== undefined) {
-      if (this.hooks.length > 0) {
-        this.ensureBase(peerCd, conn, peerCd.d, dss.dataAck);
-        const a = this.widen(peerCd, dss.dataAck, dss.dataAck64);
-        for (const h of this.hooks) h.dataAck?.(conn.root, flow, dir, peerCd.d, seg, time, a, scaledWin);
-      }
-      this.dataAck(conn, peerCd, dss.dataAck, dss.dataAck64, seg.frame, time, flow.tcpStream, dir);
+      this.ensureBase(peerCd, conn, peerCd.d, dss.dataAck);
+      // Widened once, before this.dataAck can move the 4-byte reference (the hooks see the same value as before).
+      const a = this.widen(peerCd, dss.dataAck, dss.dataAck64);
+      for (const h of this.hooks) h.dataAck?.(conn.root, flow, dir, peerCd.d, seg, time, a, scaledWin);
+      this.dataAck(conn, peerCd, a, seg.frame, time, flow.tcpStream, dir);
     }
 
     if (!sf.compacted && (flow.rst !== undefined || (flow.fin[0] !== undefined && flow.fin[1] !== undefined && len === 0))) this.compact(sf);
@@ -1462,9 +1461,8 @@ export class TimelineObserver implements SegmentObserver {
     }
   }
 
-  private dataAck(conn: ConnState, cd: ConnDir, v: bigint, is64: boolean, frame: number, time: number, tcpStream: number, dir: Dir): void {
-    this.ensureBase(cd, conn, cd.d, v);
-    const a = this.widen(cd, v, is64);
+  /** A Data ACK `a` (relative, already widened) acknowledging data direction `cd`. */
+  private dataAck(conn: ConnState, cd: ConnDir, a: number, frame: number, time: number, tcpStream: number, dir: Dir): void {
     if (cd.dataAck !== undefined && a <= cd.dataAck) return;
     if (cd.dataAck !== undefined && a - cd.dataAck > TWO32) return; // implausible jump
     cd.dataAck = a;

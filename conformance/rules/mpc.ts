@@ -147,7 +147,7 @@ registerDetector({
         const cs = conns.get(root);
         for (const o of opts) {
           if (o.type === 'DSS') {
-            if (o.dataAck !== undefined && o.dataAck64 && peerIdsn !== undefined && o.dataAck < peerIdsn + 1n) {
+            if (o.dataAck !== undefined && o.dataAck64 && peerIdsn !== undefined && o.dataAck <= peerIdsn) {
               ctx.report({ id: 'MPC-013', frames: [seg.frame], message: `Data ACK ${o.dataAck} is below the peer's IDSN + 1 (${peerIdsn + 1n})`, evidence: { seen: o.dataAck.toString(), expected: `>= ${peerIdsn + 1n}` }, key: 'ack' }, flow);
             }
             if (o.dataSequenceNumber !== undefined && (o.dataLevelLength ?? 0) > 0 && !(o.dataFin && o.subflowSequenceNumber === 0)) {
