@@ -5,10 +5,10 @@
  * offset) and the analysis of the rest goes on. Rejects only when the file cannot be opened at all.
  */
 import { openCapture } from './capture/open.js';
-import type { CaptureSource, CaptureSummary, Frame } from './capture/types.js';
+import type { CaptureSource, CaptureSummary, Frame, FrameSink } from './capture/types.js';
 import type { DecodeIssue } from './issue.js';
 import type { Dir, FlowState } from './model/flow.js';
-import { ConnectionTracker, type EvictionSummary, type RetiredConnection, type RetirementSummary, type TrackerOptions } from './model/tracker.js';
+import { ConnectionTracker, type EvictionSummary, type FinalModel, type RetiredConnection, type RetirementSummary, type TrackerOptions } from './model/tracker.js';
 import type { Connection, TcpConnection } from './model/types.js';
 import { decodePacket } from './wire/packet.js';
 import type { TcpSegment } from './wire/types.js';
@@ -104,6 +104,14 @@ export interface AnalyzeOptions {
   maxFlows?: number;
   /** Seconds a finished connection is kept before it is retired (TrackerOptions.retireAfter; default 10, Infinity: never). */
   retireAfter?: number;
+  /**
+   * Streaming (TrackerOptions.onFinal): each retired connection's final model is handed here while the file is
+   * read, and not kept; the result's `connections` / `tcpConnections` then hold only the connections not
+   * retired by the end (`retirement` counts the others). The models handed over have `id` −1.
+   */
+  onFinal?: (m: FinalModel) => void;
+  /** Backpressure for a streaming consumer: see FrameSink.drain (asked between chunks of the file). */
+  drain?: () => Promise<void> | undefined;
 }
 
 /** Collects issues with a cap, grouping all of them. */
@@ -151,11 +159,13 @@ export class FramePipeline {
     maxErrors = 1000,
     maxFlows?: number,
     retireAfter?: number,
+    onFinal?: TrackerOptions['onFinal'],
   ) {
     this.issues = new IssueCollector(maxErrors);
     const opts: TrackerOptions = { onRetire: (r) => this.retire(r) };
     if (maxFlows !== undefined) opts.maxFlows = maxFlows;
     if (retireAfter !== undefined) opts.retireAfter = retireAfter;
+    if (onFinal !== undefined) opts.onFinal = onFinal;
     this.tracker = new ConnectionTracker(opts);
   }
 
@@ -243,16 +253,19 @@ export class FramePipeline {
 /** Analyse one capture file. Rejects only if the file cannot be read at all (ENOENT, EACCES, EISDIR). */
 export async function analyzeFile(path: string, opts: AnalyzeOptions = {}): Promise<CaptureAnalysis> {
   const source = opts.source ?? openCapture(path);
-  const pipe = new FramePipeline(path, opts.maxErrors ?? 1000, opts.maxFlows, opts.retireAfter);
+  const pipe = new FramePipeline(path, opts.maxErrors ?? 1000, opts.maxFlows, opts.retireAfter, opts.onFinal);
   if (opts.observers !== undefined) pipe.observers.push(...opts.observers);
   const onProgress = opts.onProgress;
-  const summary = await source.run({
+  const sink: FrameSink = {
     frame: (f) => {
       pipe.onFrame(f);
       if (onProgress !== undefined && (pipe.frames & 0xffff) === 0) onProgress(f.fileOffset);
     },
-  });
+  };
+  if (opts.drain !== undefined) sink.drain = opts.drain;
+  const summary = await source.run(sink);
   for (const i of summary.issues) pipe.issues.add(i);
+  pipe.tracker.flushFinal();
   const evicted = pipe.evictionIssue();
   if (evicted !== undefined) pipe.issues.add(evicted);
   const linkTypes = [...new Set(summary.interfaces.map((i) => Number(i.linkType)))];

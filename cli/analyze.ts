@@ -7,13 +7,14 @@ import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { type AnalyzeOptions, type CaptureAnalysis, analyzeFile } from '../analyzer/analyze.js';
+import type { FinalModel } from '../analyzer/model/tracker.js';
 import { formatIssue } from '../analyzer/issue.js';
 import { analyzeFilesParallel, defaultJobs } from '../analyzer/parallel.js';
 import type { Connection, Ending, Subflow } from '../analyzer/model/types.js';
 import { type ConnectionMetrics, computeMetrics } from '../analyzer/timeline/metrics.js';
 import { TimelineObserver } from '../analyzer/timeline/observer.js';
 import { ExitCode } from './exit-codes.js';
-import { writeJson } from './json-out.js';
+import { NdjsonWriter, writeJson } from './json-out.js';
 
 const LINK_TYPE_NAMES: Record<number, string> = {
   0: 'NULL',
@@ -33,6 +34,7 @@ const PROGRESS_MIN_BYTES = 32 * 1024 * 1024;
 
 interface AnalyzeCliOptions {
   json?: boolean;
+  ndjson?: boolean;
   csv?: boolean;
   maxErrors: string;
   progress: boolean;
@@ -49,6 +51,7 @@ export function registerAnalyze(program: Command, setExit: (code: number) => voi
     .description('decode capture files (pcap, pcap-ns, pcapng, gzip) and show their MPTCP connections')
     .argument('<file...>', 'capture files')
     .option('--json', 'JSON output (one object per file; an array when several files)')
+    .option('--ndjson', "JSON lines, streamed: a 'connection' (or 'tcpConnection') line per connection as soon as it is retired and final, then the ones still open at the end, then a 'capture' line (counts, errors); memory does not follow the number of connections. Files one after another; not with --json, --csv, --timeline")
     .option('--csv', 'CSV output, one row per subflow')
     .option('--tcp', 'also list the plain TCP connections (text output)')
     .option('--max-errors <n>', 'keep at most n decode errors per file in the report', '1000')
@@ -92,6 +95,14 @@ async function runAnalyze(files: string[], opts: AnalyzeCliOptions): Promise<num
     process.stderr.write(`mptcpscope analyze: --jobs must be a positive integer, got '${opts.jobs}'\n`);
     return ExitCode.BAD_INPUT;
   }
+  if (opts.ndjson === true) {
+    const other = opts.json === true ? '--json' : opts.csv === true ? '--csv' : opts.timeline === true ? '--timeline' : undefined;
+    if (other !== undefined) {
+      process.stderr.write(`mptcpscope analyze: --ndjson and ${other} do not go together\n`);
+      return ExitCode.BAD_INPUT;
+    }
+    return runNdjson(files, maxErrors, limits);
+  }
   // Several files: analysed in worker threads, printed in input order (the same output as one by one).
   // The workers run the plain analysis only: --timeline (metrics from an observer in this thread) goes one by one.
   const parallel = files.length > 1 && jobs > 1 && opts.timeline !== true ? await analyzeFilesParallel(files, { maxErrors, ...limits }, jobs) : undefined;
@@ -128,6 +139,51 @@ async function runAnalyze(files: string[], opts: AnalyzeCliOptions): Promise<num
     await writeJson(process.stdout, out, 2);
   } else if (opts.csv === true) {
     process.stdout.write(renderCsv(results));
+  }
+  return exit;
+}
+
+/**
+ * `analyze --ndjson`: each file read once, its connections written as JSON lines while it is read (retired,
+ * final models: TrackerOptions.onFinal), then those still open at the end, then one 'capture' line: the
+ * CaptureAnalysis without the two lists, with `streamed` counts. Connection `id`s are left out (positions in
+ * first-appearance order, which a stream cannot know; `subflows[0].tcpStream` names a connection as in tshark).
+ */
+async function runNdjson(files: string[], maxErrors: number, limits: Pick<AnalyzeOptions, 'maxFlows' | 'retireAfter'>): Promise<number> {
+  const out = new NdjsonWriter(process.stdout);
+  let exit: number = ExitCode.OK;
+  for (const file of files) {
+    let connections = 0;
+    let tcpConnections = 0;
+    const emit = (m: FinalModel): void => {
+      if (m.connection !== undefined) {
+        const { id: _id, ...connection } = m.connection;
+        out.record({ record: 'connection', file, connection });
+        connections++;
+      } else if (m.tcpConnection !== undefined) {
+        out.record({ record: 'tcpConnection', file, tcpConnection: m.tcpConnection });
+        tcpConnections++;
+      }
+    };
+    let result: CaptureAnalysis;
+    try {
+      result = await analyzeFile(file, { maxErrors, ...limits, onFinal: emit, drain: () => out.drain() });
+    } catch (e) {
+      await out.end();
+      process.stderr.write(`mptcpscope analyze: ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
+      exit = ExitCode.BAD_INPUT;
+      continue;
+    }
+    for (const connection of result.connections) emit({ connection });
+    for (const tcpConnection of result.tcpConnections) emit({ tcpConnection });
+    const { connections: _c, tcpConnections: _t, ...rest } = result;
+    out.record({ record: 'capture', file, ...rest, streamed: { connections, tcpConnections } });
+    await out.end();
+    if (unusable(result)) {
+      exit = ExitCode.BAD_INPUT;
+      const first = result.errors[0];
+      process.stderr.write(`mptcpscope analyze: ${file}: not a readable capture${first ? `: ${formatIssue(first)}` : ''}\n`);
+    }
   }
   return exit;
 }

@@ -82,3 +82,58 @@ async function writeAll(out: NodeJS.WritableStream, pieces: Iterable<string>): P
     out.off('error', onError);
   }
 }
+
+/**
+ * JSON lines (NDJSON) written while a capture is read: {@link record} serialises one value per line into a
+ * buffer; {@link drain} (given to the reader as its backpressure hook, see FrameSink.drain) writes the buffer
+ * once it holds {@link NDJSON_BATCH} characters and, when the stream is full, returns a promise for its
+ * 'drain', so reading waits for a slow consumer instead of buffering without bound.
+ */
+export class NdjsonWriter {
+  private parts: string[] = [];
+  private size = 0;
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly replacer?: Replacer,
+  ) {}
+
+  /** Buffers `value` as one line (JSON.stringify with the writer's replacer; throws what it throws). */
+  record(value: unknown): void {
+    const line = `${JSON.stringify(value, this.replacer ?? undefined)}\n`;
+    this.parts.push(line);
+    this.size += line.length;
+  }
+
+  /** Writes the buffer once it is large enough; a promise when the stream asks to wait. */
+  drain(): Promise<void> | undefined {
+    return this.size >= NDJSON_BATCH ? this.flush() : undefined;
+  }
+
+  /** Writes whatever is buffered; a promise when the stream asks to wait (rejects on its error). */
+  flush(): Promise<void> | undefined {
+    if (this.size === 0) return undefined;
+    const text = this.parts.join('');
+    this.parts = [];
+    this.size = 0;
+    if (this.out.write(text)) return undefined;
+    return new Promise((resolve, reject) => {
+      const done = (e?: Error): void => {
+        this.out.removeListener('drain', ok);
+        this.out.removeListener('error', done);
+        if (e !== undefined) reject(e);
+        else resolve();
+      };
+      const ok = (): void => done();
+      this.out.once('drain', ok);
+      this.out.once('error', done);
+    });
+  }
+
+  /** Everything buffered, written. */
+  async end(): Promise<void> {
+    await this.flush();
+  }
+}
+
+/** Characters {@link NdjsonWriter} buffers before writing. */
+export const NDJSON_BATCH = 1 << 16;

@@ -167,6 +167,8 @@ export async function feed(
       base += used;
       ctx.summary.bytes = base;
       if (parser.stopped || eof) break;
+      const wait = ctx.sink.drain?.();
+      if (wait !== undefined) await wait;
       if (used > 0) {
         work.copyWithin(0, used, len);
         len -= used;

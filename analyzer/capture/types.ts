@@ -107,6 +107,11 @@ export interface FrameSink {
   frame(frame: Frame): void;
   /** A file-level problem; reading goes on when it can. The same issue is also in the summary. */
   issue?(issue: DecodeIssue): void;
+  /**
+   * Backpressure: asked by the file reader after each chunk's frames (≈ 1 MiB); when it returns a promise,
+   * reading waits for it (e.g. until a streaming output has drained). The pcap-parser reader does not ask.
+   */
+  drain?(): Promise<void> | undefined;
 }
 
 /**

@@ -68,6 +68,20 @@ export interface TrackerOptions {
   retireAfter?: number;
   /** Called for each connection as it is retired, before its flows are dropped. Must not throw. */
   onRetire?: (r: RetiredConnection) => void;
+  /**
+   * Streaming: retired connections' models are handed here instead of being kept for
+   * {@link ConnectionTracker.snapshot} — each once it is final, i.e. when the last of its tombstones
+   * ({@link TOMBSTONE_SECONDS} after retirement, late segments counted) is gone, or at
+   * {@link ConnectionTracker.flushFinal}. Their `id` is −1 (ids are positions in first-appearance order,
+   * which a stream cannot know). The snapshot then holds only the connections not retired. Must not throw.
+   */
+  onFinal?: (m: FinalModel) => void;
+}
+
+/** A retired connection's final model (see {@link TrackerOptions.onFinal}): exactly one of the two is set. */
+export interface FinalModel {
+  connection?: Connection;
+  tcpConnection?: TcpConnection;
 }
 
 /** Default {@link TrackerOptions.retireAfter}: seconds a finished connection is kept after its last segment. */
@@ -117,6 +131,14 @@ interface Tombstone {
   entry: Subflow | TcpConnection;
   conn: Connection | undefined;
   expires: number;
+  /** Streaming ({@link TrackerOptions.onFinal}): the retired model, handed over when its last tombstone goes. */
+  owner?: PendingFinal;
+}
+
+/** A retired model waiting for its tombstones (streaming). */
+interface PendingFinal {
+  model: FinalModel;
+  tombstones: number;
 }
 
 /** What the state limit dropped from the model so far (all zero when the limit was never reached). */
@@ -151,6 +173,7 @@ export class ConnectionTracker {
   /** See {@link TrackerOptions.retireAfter} (seconds; Infinity = never). */
   readonly retireAfter: number;
   private readonly onRetire: TrackerOptions['onRetire'];
+  private readonly onFinal: TrackerOptions['onFinal'];
   /** What retiring released so far. */
   readonly retirement: RetirementSummary;
   /** Roots of finished connections in the order they finished; entries before finishedHead are done. */
@@ -175,6 +198,7 @@ export class ConnectionTracker {
     const r = opts.retireAfter ?? RETIRE_AFTER_SECONDS;
     this.retireAfter = r >= 0 ? r : RETIRE_AFTER_SECONDS;
     this.onRetire = opts.onRetire;
+    this.onFinal = opts.onFinal;
     this.retirement = { afterSeconds: this.retireAfter === Number.POSITIVE_INFINITY ? null : this.retireAfter, connections: 0, tcpConnections: 0, flows: 0, lateSegments: 0 };
   }
   private nextTcpStream = 0;
@@ -297,6 +321,7 @@ export class ConnectionTracker {
       if (t.expires >= time && tq.length - this.tombHead <= MAX_TOMBSTONES) break;
       tq[this.tombHead++] = undefined;
       if (this.tombs.get(t.key) === t) this.tombs.delete(t.key);
+      if (t.owner !== undefined) this.tombGone(t.owner);
     }
     if (this.tombHead > 1024 && this.tombHead * 2 > tq.length) {
       tq.splice(0, this.tombHead);
@@ -316,8 +341,10 @@ export class ConnectionTracker {
       const t = plainConnection(root);
       r.tcpConnection = t;
       entries.push(t);
-      if (this.doneTcp.length > 0 && this.doneTcp[this.doneTcp.length - 1]!.tcpStream > t.tcpStream) this.doneTcpSorted = false;
-      this.doneTcp.push(t);
+      if (this.onFinal === undefined) {
+        if (this.doneTcp.length > 0 && this.doneTcp[this.doneTcp.length - 1]!.tcpStream > t.tcpStream) this.doneTcpSorted = false;
+        this.doneTcp.push(t);
+      }
       this.retirement.tcpConnections++;
     } else {
       const b = kind === 'mp_capable' ? initialConnection(root) : unknownConnection(root);
@@ -327,19 +354,26 @@ export class ConnectionTracker {
       r.flows = b.flows;
       if (kind === 'mp_capable') r.root = root;
       entries.push(...conn.subflows);
-      const d = this.doneConns;
-      if (d.length > 0 && d[d.length - 1]!.first > b.firstTcpStream) this.doneConnsSorted = false;
-      d.push({ first: b.firstTcpStream, conn });
+      if (this.onFinal === undefined) {
+        const d = this.doneConns;
+        if (d.length > 0 && d[d.length - 1]!.first > b.firstTcpStream) this.doneConnsSorted = false;
+        d.push({ first: b.firstTcpStream, conn });
+      }
       this.retirement.connections++;
     }
     if (this.onRetire !== undefined) this.onRetire(r);
     const expires = time + TOMBSTONE_SECONDS;
+    const owner: PendingFinal | undefined = this.onFinal === undefined ? undefined : { model: conn !== undefined ? { connection: conn } : { tcpConnection: r.tcpConnection! }, tombstones: 0 };
     r.flows.forEach((f, i) => {
       f.retired = true;
       this.retirement.flows++;
       if (this.flows.get(f.key) === f) {
         this.flows.delete(f.key);
         const t: Tombstone = { key: f.key, tcpStream: f.tcpStream, clientIp: f.clientIp, clientPort: f.clientPort, entry: entries[i]!, conn, expires };
+        if (owner !== undefined) {
+          t.owner = owner;
+          owner.tombstones++;
+        }
         this.tombs.set(f.key, t);
         this.tombQueue.push(t);
       } else {
@@ -353,6 +387,29 @@ export class ConnectionTracker {
         if (keys.serverToken !== undefined && this.byToken.get(keys.serverToken) === f) this.byToken.delete(keys.serverToken);
       }
     });
+    if (owner !== undefined && owner.tombstones === 0) this.onFinal!(owner.model);
+  }
+
+  /** One tombstone of a streamed retired model is gone: the model is final when it was the last. */
+  private tombGone(owner: PendingFinal): void {
+    if (--owner.tombstones === 0) this.onFinal!(owner.model);
+  }
+
+  /**
+   * Streaming ({@link TrackerOptions.onFinal}): ends the tombstones of retired connections now (end of
+   * capture), handing each model still waiting to onFinal, in retirement order. No-op without onFinal.
+   */
+  flushFinal(): void {
+    if (this.onFinal === undefined) return;
+    const tq = this.tombQueue;
+    while (this.tombHead < tq.length) {
+      const t = tq[this.tombHead]!;
+      tq[this.tombHead++] = undefined;
+      if (this.tombs.get(t.key) === t) this.tombs.delete(t.key);
+      if (t.owner !== undefined) this.tombGone(t.owner);
+    }
+    tq.length = 0;
+    this.tombHead = 0;
   }
 
   /** A segment of a retired flow: counted in its model entry (packets, bytes, last frame, end). */

@@ -4,19 +4,19 @@
  * reported for it — model, timeline, metrics, findings, passes, not-evaluable notes — must be what keeping
  * it to the end of the capture gives; late segments of its 4-tuples are counted in its model.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticCapture } from '../../bench/synth.js';
 import { FramePipeline } from '../../analyzer/analyze.js';
-import { openCapture } from '../../analyzer/capture/open.js';
-import { PcapWriter, type WritableFrame } from '../../analyzer/capture/writer.js';
+import type { FinalModel } from '../../analyzer/model/tracker.js';
 import type { MptcpOption } from '../../analyzer/wire/mptcp/types.js';
 import { TcpFlag } from '../../analyzer/wire/types.js';
 import { CheckSession } from '../../conformance/engine.js';
 import { type FullResult, analyzeFull } from '../../conformance/full.js';
 import { FIXTURES } from '../helpers/fixtures.js';
+import { tileFixtures } from '../helpers/tile.js';
 import { concat, encodeMptcp, tcp4Frame } from '../helpers/packet-builder.js';
 
 let dir: string;
@@ -26,29 +26,6 @@ const tiled: { path: string; linkType: number; files: number }[] = [
   { path: '', linkType: 1, files: 0 },
 ];
 let many: string;
-
-/** The shared-linux classic pcaps of link type `linkType`, one after the other, 100 s apart. */
-async function tileFixtures(out: string, linkType: number): Promise<{ files: number }> {
-  const frames: WritableFrame[] = [];
-  let snaplen = 0;
-  let files = 0;
-  const names = readdirSync(join(FIXTURES, 'shared-linux')).filter((n) => n.endsWith('.pcap')).sort();
-  for (const name of names) {
-    const got: WritableFrame[] = [];
-    const s = await openCapture(join(FIXTURES, 'shared-linux', name)).run({
-      frame: (f) => got.push({ tsSec: f.tsSec, tsNsec: f.tsNsec, data: f.data.slice(), originalLength: f.originalLength }),
-    });
-    if (Number(s.interfaces[0]?.linkType) !== linkType || got.length === 0) continue;
-    snaplen = Math.max(snaplen, s.interfaces[0]?.snaplen ?? 0);
-    const t0 = got[0]!.tsSec;
-    for (const f of got) frames.push({ ...f, tsSec: 1_700_000_000 + files * 100 + (f.tsSec - t0) });
-    files++;
-  }
-  const w = new PcapWriter({ path: out, linkType, snaplen });
-  for (const f of frames) w.write(f);
-  w.close();
-  return { files };
-}
 
 /** The result without the retirement counters (the only part that may differ). */
 function comparable(r: FullResult): unknown {
@@ -100,8 +77,8 @@ const KEY_B = 0x1112131415161718n;
 /** Feeds segments at given times (s) through a FramePipeline. */
 class Timed {
   readonly pipe: FramePipeline;
-  constructor(maxFlows?: number, retireAfter?: number) {
-    this.pipe = new FramePipeline('<crafted>', 1000, maxFlows, retireAfter);
+  constructor(maxFlows?: number, retireAfter?: number, onFinal?: (m: FinalModel) => void) {
+    this.pipe = new FramePipeline('<crafted>', 1000, maxFlows, retireAfter, onFinal);
   }
   private n = 0;
   add(t: number, from: 'c' | 's', flags: number, opts: Opt[] = [], client = C, server = S): this {
@@ -145,6 +122,50 @@ describe('rules across connections', () => {
     // Both keys are reused: one finding (aggregated by key 'reuse'), on connection 1, naming connection 0.
     expect(kept.reuse).toEqual([[1, `key 0x${KEY_A.toString(16).padStart(16, '0')} also used by connection 0`]]);
     expect(retired.reuse).toEqual(kept.reuse);
+  });
+});
+
+describe('streaming retired models (TrackerOptions.onFinal)', () => {
+  it('a model is handed over once its tombstones end, with its late FIN counted, and is not kept for the snapshot', () => {
+    const handed: FinalModel[] = [];
+    const x = new Timed(undefined, undefined, (m) => handed.push(m));
+    closedConnection(x, 0);
+    x.add(20, 'c', SYN, [], ['10.0.2.1', 41000]);
+    // Retired at 20 s, but its tombstone (60 s) still takes late segments: not final yet.
+    expect([x.pipe.tracker.retirement.connections, handed.length]).toEqual([1, 0]);
+    x.add(36, 's', FIN | ACK);
+    expect(handed).toHaveLength(0);
+    // The first segment after the tombstone's end (20 + 60 s) hands it over, late FIN included; the plain
+    // conversation opened at 20 s has not closed, so it stays live.
+    x.add(81, 'c', ACK, [], ['10.0.2.1', 41000]);
+    expect(handed).toHaveLength(1);
+    const c = handed[0]!.connection!;
+    expect(c.id).toBe(-1);
+    expect(c.subflows[0]).toMatchObject({ packets: 8, packetsServerToClient: 4, packetsClientToServer: 4, lastFrame: 9 });
+    expect([c.end, c.lastFrame, c.ended.how]).toEqual([1036, 9, 'DATA_FIN']);
+    const snap = x.pipe.tracker.snapshot();
+    expect(snap.connections).toHaveLength(0);
+    expect(snap.tcpConnections.map((t) => t.tcpStream)).toEqual([1]);
+  });
+
+  it('flushFinal hands over the models still in their tombstones (end of capture), each once', () => {
+    const handed: FinalModel[] = [];
+    const x = new Timed(undefined, undefined, (m) => handed.push(m));
+    closedConnection(x, 0);
+    closedConnection(x, 1, ['10.0.1.1', 40001]);
+    x.add(20, 'c', SYN, [], ['10.0.2.1', 41000]);
+    expect([x.pipe.tracker.retirement.connections, handed.length]).toEqual([2, 0]);
+    x.pipe.tracker.flushFinal();
+    x.pipe.tracker.flushFinal();
+    expect(handed.map((m) => m.connection?.subflows[0]?.client.port)).toEqual([40000, 40001]);
+    // Without onFinal the same connections stay in the snapshot (and flushFinal does nothing).
+    const kept = new Timed();
+    closedConnection(kept, 0);
+    closedConnection(kept, 1, ['10.0.1.1', 40001]);
+    kept.add(20, 'c', SYN, [], ['10.0.2.1', 41000]);
+    kept.pipe.tracker.flushFinal();
+    const snap = kept.pipe.tracker.snapshot().connections;
+    expect(snap.map(({ id: _id, ...c }) => c)).toEqual(handed.map((m) => m.connection!).map(({ id: _id, ...c }) => c));
   });
 });
 
