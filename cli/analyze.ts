@@ -51,7 +51,7 @@ export function registerAnalyze(program: Command, setExit: (code: number) => voi
     .description('decode capture files (pcap, pcap-ns, pcapng, gzip) and show their MPTCP connections')
     .argument('<file...>', 'capture files')
     .option('--json', 'JSON output (one object per file; an array when several files)')
-    .option('--ndjson', "JSON lines, streamed: a 'connection' (or 'tcpConnection') line per connection as soon as it is retired and final, then the ones still open at the end, then a 'capture' line (counts, errors); memory does not follow the number of connections. Files one after another; not with --json, --csv, --timeline")
+    .option('--ndjson', "JSON lines, streamed: a 'connection' (or 'tcpConnection') line per connection as soon as it is retired and final (with --timeline: with its metrics), then the ones still open at the end, then a 'capture' line (counts, errors); memory does not follow the number of connections. Files one after another; not with --json, --csv")
     .option('--csv', 'CSV output, one row per subflow')
     .option('--tcp', 'also list the plain TCP connections (text output)')
     .option('--max-errors <n>', 'keep at most n decode errors per file in the report', '1000')
@@ -96,12 +96,12 @@ async function runAnalyze(files: string[], opts: AnalyzeCliOptions): Promise<num
     return ExitCode.BAD_INPUT;
   }
   if (opts.ndjson === true) {
-    const other = opts.json === true ? '--json' : opts.csv === true ? '--csv' : opts.timeline === true ? '--timeline' : undefined;
+    const other = opts.json === true ? '--json' : opts.csv === true ? '--csv' : undefined;
     if (other !== undefined) {
       process.stderr.write(`mptcpscope analyze: --ndjson and ${other} do not go together\n`);
       return ExitCode.BAD_INPUT;
     }
-    return runNdjson(files, maxErrors, limits);
+    return runNdjson(files, maxErrors, limits, opts.timeline === true);
   }
   // Several files: analysed in worker threads, printed in input order (the same output as one by one).
   // The workers run the plain analysis only: --timeline (metrics from an observer in this thread) goes one by one.
@@ -149,16 +149,30 @@ async function runAnalyze(files: string[], opts: AnalyzeCliOptions): Promise<num
  * CaptureAnalysis without the two lists, with `streamed` counts. Connection `id`s are left out (positions in
  * first-appearance order, which a stream cannot know; `subflows[0].tcpStream` names a connection as in tshark).
  */
-async function runNdjson(files: string[], maxErrors: number, limits: Pick<AnalyzeOptions, 'maxFlows' | 'retireAfter'>): Promise<number> {
+async function runNdjson(files: string[], maxErrors: number, limits: Pick<AnalyzeOptions, 'maxFlows' | 'retireAfter'>, timeline: boolean): Promise<number> {
   const out = new NdjsonWriter(process.stdout);
   let exit: number = ExitCode.OK;
   for (const file of files) {
     let connections = 0;
     let tcpConnections = 0;
+    const obs = timeline ? new TimelineObserver() : undefined;
+    /** Live at the end: metrics from the final timeline result, by the end snapshot's ids. */
+    let liveMetrics: Map<number, ConnectionMetrics> | undefined;
     const emit = (m: FinalModel): void => {
       if (m.connection !== undefined) {
-        const { id: _id, ...connection } = m.connection;
-        out.record({ record: 'connection', file, connection });
+        const { id, ...connection } = m.connection;
+        if (obs !== undefined) {
+          let metrics: ConnectionMetrics | undefined;
+          if (id >= 0) metrics = liveMetrics?.get(id);
+          else {
+            // Retired and final: its summary's metrics, then the summary is released.
+            const r = obs.finished(m.connection);
+            if (r !== undefined) metrics = computeMetrics(r, (t, d) => obs.rttHistogram(t, d))[0];
+            obs.forget(m.connection);
+          }
+          const { connection: _c, ...rest } = metrics ?? emptyMetrics(m.connection);
+          out.record({ record: 'connection', file, connection: { ...connection, metrics: rest } });
+        } else out.record({ record: 'connection', file, connection });
         connections++;
       } else if (m.tcpConnection !== undefined) {
         out.record({ record: 'tcpConnection', file, tcpConnection: m.tcpConnection });
@@ -167,13 +181,14 @@ async function runNdjson(files: string[], maxErrors: number, limits: Pick<Analyz
     };
     let result: CaptureAnalysis;
     try {
-      result = await analyzeFile(file, { maxErrors, ...limits, onFinal: emit, drain: () => out.drain() });
+      result = await analyzeFile(file, { maxErrors, ...limits, onFinal: emit, drain: () => out.drain(), ...(obs !== undefined ? { observers: [obs] } : {}) });
     } catch (e) {
       await out.end();
       process.stderr.write(`mptcpscope analyze: ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
       exit = ExitCode.BAD_INPUT;
       continue;
     }
+    if (obs !== undefined) liveMetrics = metricsByConnection(obs, result);
     for (const connection of result.connections) emit({ connection });
     for (const tcpConnection of result.tcpConnections) emit({ tcpConnection });
     const { connections: _c, tcpConnections: _t, ...rest } = result;

@@ -25,6 +25,7 @@ import type { SegmentObserver } from '../analyze.js';
 import type { Frame } from '../capture/types.js';
 import type { Dir, FlowState } from '../model/flow.js';
 import type { ConnectionTracker, RetiredConnection } from '../model/tracker.js';
+import type { Connection } from '../model/types.js';
 import type { ModelSnapshot } from '../model/tracker.js';
 import type { DssOption, MpCapableOption } from '../wire/mptcp/types.js';
 import type { TcpSegment } from '../wire/types.js';
@@ -526,7 +527,8 @@ export class TimelineObserver implements SegmentObserver {
   private readonly sfs = new Map<FlowState, SfState>();
   private readonly sfByStream = new Map<number, SfState>();
   /** Finished connections, summarised (see freeze()). */
-  private readonly frozen: Frozen[] = [];
+  /** Summaries in the order they were made (a Set: streaming consumers {@link forget} single ones). */
+  private readonly frozen = new Set<Frozen>();
   private frozenCount = 0;
   private readonly frozenByFlow = new WeakMap<FlowState, Frozen>();
   private readonly frozenByStream = new Map<number, Frozen>();
@@ -917,7 +919,7 @@ export class TimelineObserver implements SegmentObserver {
       this.frozenByStream.set(sf.flow.tcpStream, fz);
     }
     this.frozenByFlow.set(c.root, fz);
-    this.frozen.push(fz);
+    this.frozen.add(fz);
     this.frozenCount++;
   }
 
@@ -1573,6 +1575,38 @@ export class TimelineObserver implements SegmentObserver {
     }
     out.sort((a, b) => a.rootTcpStream - b.rootTcpStream);
     return { interval: this.interval, connections: out, peakLiveState: this.peakLiveState };
+  }
+
+  /**
+   * Streaming (`analyze --ndjson --timeline`): the timeline of the summarised connection `conn` (its model, whose
+   * subflow ids and backup flags label it; `connection` is left out), as a one-connection TimelineResult for
+   * computeMetrics with {@link rttHistogram}; undefined when the timelines hold no summary of it (never tracked:
+   * no MPTCP option after the SYN; or still live). Then {@link forget} it.
+   */
+  finished(conn: Connection): TimelineResult | undefined {
+    const root = conn.subflows[0]?.tcpStream;
+    const fz = root === undefined ? undefined : this.frozenByStream.get(root);
+    if (fz === undefined || !this.frozen.has(fz)) return undefined;
+    const ct = fz.obj !== undefined ? structuredClone(fz.obj) : this.thaw(fz);
+    const ids = new Map(conn.subflows.map((s) => [s.tcpStream, s]));
+    for (const s of ct.subflows) {
+      const id = ids.get(s.tcpStream);
+      if (id !== undefined) {
+        s.subflow = id.id;
+        s.backup = id.backup;
+      }
+    }
+    return { interval: this.interval, connections: [ct], peakLiveState: this.peakLiveState };
+  }
+
+  /** Streaming: drops the summary of `conn` (timeline and RTT histograms); it is no longer in {@link result}. */
+  forget(conn: Connection): void {
+    const root = conn.subflows[0]?.tcpStream;
+    const fz = root === undefined ? undefined : this.frozenByStream.get(root);
+    if (fz === undefined) return;
+    this.frozen.delete(fz);
+    for (const s of conn.subflows) if (this.frozenByStream.get(s.tcpStream) === fz) this.frozenByStream.delete(s.tcpStream);
+    if (this.histCache?.[0] === fz) this.histCache = undefined;
   }
 
   /** The decoded summary of a finished connection (a fresh copy unless it was thawed for a late segment). */

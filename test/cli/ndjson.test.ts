@@ -95,6 +95,25 @@ describe('analyze --ndjson', () => {
     }
   });
 
+  it('with --timeline: each connection line carries the metrics `analyze --json --timeline` gives it', () => {
+    for (const { name, path } of inputs) {
+      const j = run('analyze', '--json', '--timeline', path);
+      const n = run('analyze', '--ndjson', '--timeline', path);
+      expect([j.code, n.code], `${name}: ${j.stderr}${n.stderr}`).toEqual([0, 0]);
+      const want = (JSON.parse(j.stdout) as CaptureAnalysis).connections as Array<CaptureAnalysis['connections'][number] & { metrics: { connection?: number; directions: unknown[] } }>;
+      const got = n.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Line)
+        .filter((l) => l.record === 'connection')
+        .map((l) => l.connection!);
+      got.sort((a, b) => firstStream(a) - firstStream(b));
+      expect(got, name).toEqual(want.map(({ id: _id, metrics: { connection: _c, ...m }, ...c }) => ({ ...c, metrics: m })));
+      // Not vacuous: metrics with data directions, retired connections among them.
+      expect(want.filter((c) => c.metrics.directions.length > 0).length, name).toBeGreaterThan(1);
+    }
+  });
+
   it('hands each model over once final, while the file is read, and keeps none of them (onFinal)', async () => {
     for (const { name, path, continuous } of inputs) {
       let read = 0;
@@ -125,8 +144,8 @@ describe('analyze --ndjson', () => {
     }
   });
 
-  it('refuses --json, --csv and --timeline with it', () => {
-    for (const other of ['--json', '--csv', '--timeline']) {
+  it('refuses --json and --csv with it', () => {
+    for (const other of ['--json', '--csv']) {
       const r = run('analyze', '--ndjson', other, join(FIXTURES, 'shared-linux', '01-basic.client.pcap'));
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`--ndjson and ${other} do not go together`);
