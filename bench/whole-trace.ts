@@ -259,6 +259,53 @@ async function full(file: string, liveHeap = false): Promise<void> {
   process.stdout.write(`${JSON.stringify({ frames: r.check.analysis.frames, connections: r.check.analysis.connections.length, findings: r.check.findings.length, passes, jsonBytes: jsonBytes - 1 })}\n`);
 }
 
+/** One many-connection capture's runs (seconds, peak RSS MB) per mode. */
+interface ScalingRun {
+  connections: number;
+  frames: number;
+  modes: Record<string, { seconds: number; peakRssMb: number; exit: number }>;
+}
+
+/**
+ * Many-connection scaling (issue 7 "100 000 short connections … without super-linear slowdown"): for each count,
+ * a synthetic 'many' capture (47 frames per connection), analysed in each mode; prints seconds and peak RSS per
+ * mode and the time ratio of the largest to the smallest count next to the connection ratio.
+ */
+async function scaling(counts: number[], dir: string, out: string, keep: boolean, made: string[]): Promise<ScalingRun[]> {
+  const modes: Array<[string, string[]]> = [
+    ['analyze --json', ['node', CLI, 'analyze', '--json', '--no-progress']],
+    ['analyze --ndjson', ['node', CLI, 'analyze', '--ndjson']],
+    ['analyze --json --timeline', ['node', CLI, 'analyze', '--json', '--timeline', '--no-progress']],
+    ['analyze --ndjson --timeline', ['node', CLI, 'analyze', '--ndjson', '--timeline']],
+    ['everything on (--full)', ['node', SELF, '--full']],
+  ];
+  const runs: ScalingRun[] = [];
+  for (const n of counts) {
+    const f = await makeInput('synthetic', 'many', 0, n, dir, `scaling-${n}`);
+    made.push(f.path);
+    const ctx = { file: f.path, frames: f.frames, bytes: f.bytes, out, runs: 1 };
+    const r: ScalingRun = { connections: n, frames: f.frames, modes: {} };
+    for (const [name, argv] of modes) {
+      const b = row(ctx, `${name} ${n}`, [...argv, f.path]);
+      r.modes[name] = { seconds: b.seconds, peakRssMb: b.peakRssMb, exit: b.exit };
+    }
+    runs.push(r);
+    if (!keep) {
+      rmSync(f.path, { force: true });
+      made.pop();
+    }
+  }
+  const t = new Table({ head: ['mode', ...runs.map((r) => `${r.connections.toLocaleString('en-US')} conn.: s / MB`), 'time ratio'], style: { head: [], border: [] } });
+  const lo = runs[0];
+  const hi = runs[runs.length - 1];
+  for (const [name] of modes) {
+    const ratio = lo && hi && lo !== hi ? (hi.modes[name]!.seconds / lo.modes[name]!.seconds).toFixed(2) : '';
+    t.push([name, ...runs.map((r) => `${r.modes[name]!.seconds.toFixed(2)} / ${r.modes[name]!.peakRssMb.toFixed(0)}${r.modes[name]!.exit !== 0 ? ` (exit ${r.modes[name]!.exit})` : ''}`), ratio]);
+  }
+  process.stdout.write(`\nmany-connection scaling (shape many, 47 frames per connection${lo && hi && lo !== hi ? `; connection ratio ${(hi.connections / lo.connections).toFixed(2)}` : ''}):\n${t.toString()}\n`);
+  return runs;
+}
+
 /** Child mode: bare walk of a file, prints {frames, bytes} as JSON. */
 async function walk(reader: 'fast' | 'pcap-parser', file: string): Promise<void> {
   let frames = 0;
@@ -310,6 +357,7 @@ interface BenchOptions {
   liveHeap?: boolean;
   multi: string;
   runs: string;
+  scaling?: string;
 }
 
 function parseCount(s: string): number {
@@ -335,6 +383,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--runs <n>', 'runs per tool; the best wall time is kept (shared machines are noisy)', '1')
     .option('--keep', 'keep the generated captures')
     .option('--dir <dir>', 'where the captures go (default: a new folder in the system temp dir)')
+    .option('--scaling <a,b>', "also: many-connection scaling — 'many'-shape captures of a and b connections (e.g. 20k,100k), each analysed with --json, --ndjson, --ndjson --timeline, --json --timeline and everything on")
     .option('--multi <n>', 'also analyze n copies of the file as n files, one by one (--jobs 1) and in worker threads (0: skip)', '2')
     .option('--walk <reader>', '(internal) child mode: walk FILE with reader fast|pcap-parser and print the counts')
     .option('--full', '(internal) child mode: analyzeFull (everything on) over FILE and print the counts')
@@ -451,6 +500,11 @@ async function main(argv: string[]): Promise<number> {
           .join('\n')}\n  peak RSS growth: analyze ${growth.toFixed(1)} %, everything on ${fullGrowth.toFixed(1)} % (issue 7 target: within ±10 %, ≤ 300 MB)\n` +
           `  largest live heap while reading (everything on, after a full GC): growth ${liveGrowth.toFixed(1)} % (what the analysis retains; peak RSS also follows V8's heap sizing)\n`,
       );
+    }
+
+    if (o.scaling !== undefined) {
+      process.stderr.write('many-connection scaling:\n');
+      report.scaling = await scaling(o.scaling.split(',').map(parseCount), dir, out, o.keep === true, made);
     }
 
     if (o.profile) {
