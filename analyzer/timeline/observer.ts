@@ -1427,7 +1427,7 @@ export class TimelineObserver implements SegmentObserver {
       rd.rtt.add(r);
       rd.rto.add(r);
       if (this.onEvent !== undefined) {
-        this.emit({ time, frame: seg.frame, root: sf.conn.root.tcpStream, tcpStream: sf.flow.tcpStream, dir, dataDir: ackedDataDir, type: 'rtt', ack: a - (rd.isn ?? 0), rtt: r, detail: 'seq-ack' });
+        if (this.onEvent !== undefined) this.emit({ time, frame: seg.frame, root: sf.conn.root.tcpStream, tcpStream: sf.flow.tcpStream, dir, dataDir: ackedDataDir, type: 'rtt', ack: a - (rd.isn ?? 0), rtt: r, detail: 'seq-ack' });
       }
     }
     // Timestamp RTT (RFC 7323 §4.1): TSecr echoes a TSval of the data being acknowledged.
@@ -1524,7 +1524,7 @@ export class TimelineObserver implements SegmentObserver {
       cd.dataFinAck = { frame, time };
       this.emit({ time, frame, root: conn.root.tcpStream, tcpStream, dir, dataDir: cd.d, type: 'data-fin-ack', dataAck: a });
     }
-    this.emit({ time, frame, root: conn.root.tcpStream, tcpStream, dir, dataDir: cd.d, type: 'data-ack', dataAck: a });
+    if (this.onEvent !== undefined) this.emit({ time, frame, root: conn.root.tcpStream, tcpStream, dir, dataDir: cd.d, type: 'data-ack', dataAck: a });
   }
 
   /** The SEQ→ACK RTT histogram of a subflow direction (for per-path aggregation, see metrics.ts). */

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bigintAsString, writeJson, writeJsonChunked } from '../../cli/json-out.js';
+import { bigintAsString, stringifyPieces, writeJson, writeJsonChunked } from '../../cli/json-out.js';
 import { analyzeFull } from '../../conformance/full.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 
@@ -39,6 +39,39 @@ describe('writeJson / writeJsonChunked', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('stringifyPieces: the same text as JSON.stringify for anything JSON.stringify takes, split at every level (property)', () => {
+    // Values beyond JSON: undefined / functions / symbols (left out of objects, null in arrays), bigints through a
+    // replacer, toJSON, wrapper objects, and arrays longer than the split length nested under them.
+    const leaf = fc.oneof(
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.constant(undefined),
+      fc.constant(() => 1),
+      fc.constant(Symbol('s')),
+      fc.bigInt(),
+      fc.date({ noInvalidDate: true }),
+      fc.string().map((x) => new String(x)),
+      fc.integer().map((x) => new Number(x)),
+      fc.constant({ toJSON: (k: string) => `key:${k}` }),
+    );
+    const tree = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(fc.string({ maxLength: 3 }), tie('node'), { maxKeys: 4 })),
+    })).node;
+    const replacer = function (this: unknown, k: string, v: unknown): unknown {
+      if (typeof v === 'bigint') return v.toString();
+      return k === 'drop' ? undefined : v;
+    };
+    fc.assert(
+      fc.property(tree, fc.constantFrom(undefined, 0, 2, 4), fc.nat(1500), (v, space, long) => {
+        // A long array deep inside, so the split-by-length path runs too.
+        const value = { a: [v, { b: Array.from({ length: long }, (_, i) => (i % 7 === 0 ? v : i)) }], drop: 1 };
+        expect([...stringifyPieces(value, space, replacer)].join('')).toBe(JSON.stringify(value, replacer, space));
+      }),
+      { numRuns: 200 },
+    );
+    expect([...stringifyPieces(undefined)].join('')).toBe('');
+    expect([...stringifyPieces([undefined, () => 0], 2)].join('')).toBe(JSON.stringify([undefined, () => 0], null, 2));
   });
 
   it('everything-on results of real captures (bigints, undefined fields, nested arrays): same characters', async () => {
