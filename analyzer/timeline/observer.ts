@@ -526,8 +526,7 @@ export class TimelineObserver implements SegmentObserver {
   private readonly conns = new Map<FlowState, ConnState>();
   private readonly sfs = new Map<FlowState, SfState>();
   private readonly sfByStream = new Map<number, SfState>();
-  /** Finished connections, summarised (see freeze()). */
-  /** Summaries in the order they were made (a Set: streaming consumers {@link forget} single ones). */
+  /** Finished connections, summarised (see freeze()), in the order they were (a Set: streaming consumers {@link forget} single ones). */
   private readonly frozen = new Set<Frozen>();
   private frozenCount = 0;
   private readonly frozenByFlow = new WeakMap<FlowState, Frozen>();
@@ -1427,7 +1426,7 @@ export class TimelineObserver implements SegmentObserver {
       rd.rtt.add(r);
       rd.rto.add(r);
       if (this.onEvent !== undefined) {
-        if (this.onEvent !== undefined) this.emit({ time, frame: seg.frame, root: sf.conn.root.tcpStream, tcpStream: sf.flow.tcpStream, dir, dataDir: ackedDataDir, type: 'rtt', ack: a - (rd.isn ?? 0), rtt: r, detail: 'seq-ack' });
+        this.emit({ time, frame: seg.frame, root: sf.conn.root.tcpStream, tcpStream: sf.flow.tcpStream, dir, dataDir: ackedDataDir, type: 'rtt', ack: a - (rd.isn ?? 0), rtt: r, detail: 'seq-ack' });
       }
     }
     // Timestamp RTT (RFC 7323 §4.1): TSecr echoes a TSval of the data being acknowledged.
