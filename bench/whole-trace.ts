@@ -277,6 +277,8 @@ async function scaling(counts: number[], dir: string, out: string, keep: boolean
     ['analyze --ndjson', ['node', CLI, 'analyze', '--ndjson']],
     ['analyze --json --timeline', ['node', CLI, 'analyze', '--json', '--timeline', '--no-progress']],
     ['analyze --ndjson --timeline', ['node', CLI, 'analyze', '--ndjson', '--timeline']],
+    ['check --json', ['node', CLI, 'check', '--json']],
+    ['check --ndjson', ['node', CLI, 'check', '--ndjson']],
     ['everything on (--full)', ['node', SELF, '--full']],
   ];
   const runs: ScalingRun[] = [];
@@ -383,7 +385,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--runs <n>', 'runs per tool; the best wall time is kept (shared machines are noisy)', '1')
     .option('--keep', 'keep the generated captures')
     .option('--dir <dir>', 'where the captures go (default: a new folder in the system temp dir)')
-    .option('--scaling <a,b>', "also: many-connection scaling — 'many'-shape captures of a and b connections (e.g. 20k,100k), each analysed with --json, --ndjson, --ndjson --timeline, --json --timeline and everything on")
+    .option('--scaling <a,b>', "also: many-connection scaling — 'many'-shape captures of a and b connections (e.g. 20k,100k), each analysed with analyze --json / --ndjson (with and without --timeline), check --json / --ndjson and everything on")
     .option('--multi <n>', 'also analyze n copies of the file as n files, one by one (--jobs 1) and in worker threads (0: skip)', '2')
     .option('--walk <reader>', '(internal) child mode: walk FILE with reader fast|pcap-parser and print the counts')
     .option('--full', '(internal) child mode: analyzeFull (everything on) over FILE and print the counts')

@@ -6,19 +6,22 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { formatIssue } from '../analyzer/issue.js';
-import { type CheckResult, checkFile } from '../conformance/engine.js';
-import { DEFAULT_POLICY, type Policy, loadPolicy } from '../conformance/policy.js';
+import type { Connection } from '../analyzer/model/types.js';
+import { type CheckResult, type RulePass, checkFile } from '../conformance/engine.js';
+import type { Finding, NotEvaluable } from '../conformance/finding.js';
+import { DEFAULT_POLICY, type Policy, actionFor, loadPolicy } from '../conformance/policy.js';
 import { type JudgedResult, judge } from '../conformance/report/apply.js';
-import { toJson } from '../conformance/report/json.js';
+import { CHECK_SCHEMA_VERSION, toJson } from '../conformance/report/json.js';
 import { toJunit } from '../conformance/report/junit.js';
 import { formatText } from '../conformance/report/text.js';
 import { ExitCode } from './exit-codes.js';
 import { type GateCliOptions, runCheckExpect } from './gate.js';
-import { writeJson } from './json-out.js';
+import { NdjsonWriter, writeJson } from './json-out.js';
 
 interface CheckCliOptions {
   expect?: string;
   json?: boolean;
+  ndjson?: boolean;
   junit?: string;
   policy?: string;
 }
@@ -29,6 +32,7 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     .description('check captures against the MPTCP rule catalogue (RFC 8684 / RFC 6824): HMACs, DSS checksums, handshake, fallback, …')
     .argument('<file...>', 'capture files')
     .option('--json', 'JSON output (one object per file; an array when several files)')
+    .option('--ndjson', "JSON lines, streamed: a 'connection' line per MPTCP connection (model without id, its findings, not-evaluable notes, passes) as soon as it is over and final, then the ones still open at the end, then a 'capture' line (summary, findings without a connection); memory does not follow the number of connections. Not with --json, --junit, --expect")
     .option('--junit <file>', 'also write JUnit XML (one testcase per rule and connection)')
     .option('--policy <file>', 'policy JSON: {"rules": {"DSS-002": "warn", "FB": "error", "middlebox": "ignore"}, "severity": {"warning": "error"}}')
     .option('--expect <file>', 'judge the captures against a fixture\'s expect.json (docs/expect.md): counts, fallback, required/forbidden rules, metric bounds')
@@ -41,6 +45,16 @@ With --expect: 0 every expectation holds and no unexpected finding fails the pol
 2 invalid expect.json (file and JSON path), or no captures[] entry for a capture's file name.`,
     )
     .action(async (files: string[], opts: CheckCliOptions) => {
+      if (opts.ndjson === true) {
+        const other = opts.json === true ? '--json' : opts.junit !== undefined ? '--junit' : opts.expect !== undefined ? '--expect' : undefined;
+        if (other !== undefined) {
+          process.stderr.write(`mptcpscope check: --ndjson and ${other} do not go together\n`);
+          setExit(ExitCode.BAD_INPUT);
+          return;
+        }
+        setExit(await runCheckNdjson(files, opts.policy));
+        return;
+      }
       if (opts.expect !== undefined) {
         const o: GateCliOptions = {};
         if (opts.json === true) o.json = true;
@@ -100,4 +114,99 @@ export async function runCheck(files: string[], opts: CheckCliOptions): Promise<
   }
   if (bad) return ExitCode.BAD_INPUT;
   return judged.some((j) => j.failing > 0) ? ExitCode.FAILED : ExitCode.OK;
+}
+
+/**
+ * `check --ndjson`: each file read once; a 'connection' line per MPTCP connection as soon as it is final
+ * (CheckOptions.onConnection: its model without `id`, its findings judged by the policy (`action`; ignored ones
+ * left out) with `subflow`, not-evaluable notes and passes), then the connections still open at the end, then a
+ * 'capture' line: `summary` over the whole file as in --json, the findings / notes / passes without a connection,
+ * `pendingTimeline`, `decodeErrors`, `streamed`. Exit codes as for --json.
+ */
+async function runCheckNdjson(files: string[], policyFile: string | undefined): Promise<number> {
+  let policy: Policy = DEFAULT_POLICY;
+  if (policyFile !== undefined) {
+    try {
+      policy = await loadPolicy(policyFile);
+    } catch (e) {
+      process.stderr.write(`mptcpscope check: --policy ${policyFile}: ${e instanceof Error ? e.message : String(e)}\n`);
+      return ExitCode.BAD_INPUT;
+    }
+  }
+  const out = new NdjsonWriter(process.stdout);
+  let bad = false;
+  let failing = false;
+  for (const file of files) {
+    const summary = { findings: 0, error: 0, warning: 0, info: 0, failing: 0, ignored: 0 };
+    let connections = 0;
+    const judged = (fs: Finding[]): Finding[] => {
+      const kept: Finding[] = [];
+      for (const f of fs) {
+        const action = actionFor(f, policy);
+        if (action === 'ignore') {
+          summary.ignored++;
+          continue;
+        }
+        if (action === 'error') summary.failing++;
+        summary.findings++;
+        summary[f.severity]++;
+        kept.push({ ...f, action } as Finding);
+      }
+      return kept;
+    };
+    const line = (c: Connection, findings: Finding[], notEvaluable: NotEvaluable[], passes: RulePass[]): void => {
+      const { id: _id, ...connection } = c;
+      out.record({ record: 'connection', file, connection, findings: judged(findings), notEvaluable, passes });
+      connections++;
+    };
+    let r: CheckResult;
+    try {
+      r = await checkFile(file, { onConnection: (c) => line(c.connection, c.findings, c.notEvaluable, c.passes), drain: () => out.drain() });
+    } catch (e) {
+      await out.end();
+      process.stderr.write(`mptcpscope check: ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
+      bad = true;
+      continue;
+    }
+    if (r.analysis.frames === 0 && r.analysis.errorCount > 0) {
+      await out.end();
+      const first = r.analysis.errors[0];
+      process.stderr.write(`mptcpscope check: ${file}: not a readable capture${first ? `: ${formatIssue(first)}` : ''}\n`);
+      bad = true;
+      continue;
+    }
+    if (r.analysis.capture.incomplete) process.stderr.write(`mptcpscope check: ${file}: capture cut off or corrupt; checked up to the cut\n`);
+    // Connections still held at the end: their parts of the result, by id.
+    const byId = <T extends { connection?: number }>(xs: T[]): Map<number, Array<Omit<T, 'connection'>>> => {
+      const m = new Map<number, Array<Omit<T, 'connection'>>>();
+      for (const x of xs) {
+        if (x.connection === undefined) continue;
+        const { connection, ...rest } = x;
+        (m.get(connection) ?? m.set(connection, []).get(connection)!).push(rest);
+      }
+      return m;
+    };
+    const fById = byId(r.findings);
+    const nById = byId(r.notEvaluable);
+    const pById = byId(r.passes);
+    for (const c of r.analysis.connections) line(c, (fById.get(c.id) ?? []) as Finding[], (nById.get(c.id) ?? []) as NotEvaluable[], (pById.get(c.id) ?? []) as RulePass[]);
+    const rest = judged(r.findings.filter((f) => f.connection === undefined));
+    out.record({
+      record: 'capture',
+      schemaVersion: CHECK_SCHEMA_VERSION,
+      file,
+      frames: r.analysis.frames,
+      summary,
+      findings: rest,
+      notEvaluable: r.notEvaluable.filter((n) => n.connection === undefined),
+      passes: r.passes.filter((p) => p.connection === undefined),
+      pendingTimeline: judge({ ...r, findings: [] }, policy).pending,
+      decodeErrors: r.analysis.errorCount,
+      streamed: { connections },
+    });
+    await out.end();
+    if (summary.failing > 0) failing = true;
+  }
+  if (bad) return ExitCode.BAD_INPUT;
+  return failing ? ExitCode.FAILED : ExitCode.OK;
 }

@@ -41,6 +41,18 @@ export interface CheckResult {
   passes: RulePass[];
 }
 
+/**
+ * One connection's part of a check, handed over while the capture is read ({@link CheckOptions.onConnection}):
+ * its final model (`id` −1) and what the rules found on it. Findings carry `subflow` (index in
+ * `connection.subflows`), none of them `connection`.
+ */
+export interface StreamedCheck {
+  connection: Connection;
+  findings: Finding[];
+  notEvaluable: NotEvaluable[];
+  passes: RulePass[];
+}
+
 /** `count` evaluations of rule `id` held on `connection`. */
 export interface RulePass {
   id: string;
@@ -60,8 +72,11 @@ class Collector implements RuleContext {
   readonly pending = new Map<string, Pending>();
   readonly notEval = new Map<string, { id: string; tcpStream?: number; reason: string }>();
   private seq = 0;
-  /** Passes of retired connections, folded per connection (one of its tcp.streams names it). */
-  readonly retiredPasses: { tcpStream: number; ids: string[]; counts: number[] }[] = [];
+  private noteSeq = 0;
+  /** Passes of retired connections, folded per connection, by the tcp.stream of its first flow. */
+  readonly retiredPasses = new Map<number, { tcpStream: number; ids: string[]; counts: number[] }>();
+  /** Streaming ({@link take}): keys of `pending` / `notEval` entries by tcp.stream; undefined when not streaming. */
+  byStream: { pending: Map<number, string[]>; notEval: Map<number, string[]> } | undefined;
   /** Called once per new (not aggregated) finding, as soon as it is reported (streaming sessions). */
   onNew: ((p: Pending) => void) | undefined;
 
@@ -93,7 +108,7 @@ class Collector implements RuleContext {
   /** Pass entries kept so far, per subflow and rule (live subflows), then those of retired connections. */
   *passEntries(): Generator<{ id: string; tcpStream?: number; count: number }> {
     for (const m of this.passByStream.values()) yield* m.values();
-    for (const r of this.retiredPasses) for (let i = 0; i < r.ids.length; i++) yield { id: r.ids[i]!, tcpStream: r.tcpStream, count: r.counts[i]! };
+    for (const r of this.retiredPasses.values()) for (let i = 0; i < r.ids.length; i++) yield { id: r.ids[i]!, tcpStream: r.tcpStream, count: r.counts[i]! };
   }
 
   /** A connection retired (its flows get no more segments): fold its subflows' pass entries into one record. */
@@ -108,7 +123,59 @@ class Collector implements RuleContext {
       this.passByStream.delete(f.tcpStream);
       if (this.passFlow === f) this.passFlow = null;
     }
-    if (byId.size > 0) this.retiredPasses.push({ tcpStream: first.tcpStream, ids: [...byId.keys()], counts: [...byId.values()] });
+    if (byId.size > 0) this.retiredPasses.set(first.tcpStream, { tcpStream: first.tcpStream, ids: [...byId.keys()], counts: [...byId.values()] });
+  }
+
+  /**
+   * Streaming: removes and returns what was collected on the tcp.streams of one connection (`streams[i]` is its
+   * subflow i): findings (with `subflow`), not-evaluable notes (the first per rule, in report order) and passes
+   * per rule. Later reports on those streams (end-of-capture rules across connections) start new entries.
+   */
+  take(streams: readonly number[]): { findings: Finding[]; notEvaluable: NotEvaluable[]; passes: RulePass[] } {
+    const idx = this.byStream;
+    const findings: Finding[] = [];
+    const notes: { id: string; reason: string; order: number }[] = [];
+    const passes = new Map<string, number>();
+    streams.forEach((s, i) => {
+      for (const k of idx?.pending.get(s) ?? []) {
+        const p = this.pending.get(k);
+        if (p === undefined || p.tcpStream !== s) continue;
+        this.pending.delete(k);
+        p.finding.subflow = i;
+        findings.push(p.finding);
+      }
+      idx?.pending.delete(s);
+      for (const k of idx?.notEval.get(s) ?? []) {
+        const e = this.notEval.get(k) as { id: string; reason: string; order?: number } | undefined;
+        if (e === undefined) continue;
+        this.notEval.delete(k);
+        notes.push({ id: e.id, reason: e.reason, order: e.order ?? 0 });
+      }
+      idx?.notEval.delete(s);
+      const r = this.retiredPasses.get(s);
+      if (r !== undefined) {
+        r.ids.forEach((id, j) => passes.set(id, (passes.get(id) ?? 0) + r.counts[j]!));
+        this.retiredPasses.delete(s);
+      }
+      const m = this.passByStream.get(s);
+      if (m !== undefined) {
+        for (const e of m.values()) passes.set(e.id, (passes.get(e.id) ?? 0) + e.count);
+        this.passByStream.delete(s);
+        if (this.passFlow !== null && this.passFlow?.tcpStream === s) this.passFlow = null;
+      }
+    });
+    findings.sort((a, b) => (a.frames[0] ?? 0) - (b.frames[0] ?? 0) || a.id.localeCompare(b.id));
+    notes.sort((a, b) => a.order - b.order);
+    const seen = new Set<string>();
+    const notEvaluable: NotEvaluable[] = [];
+    for (const n of notes) {
+      if (seen.has(n.id)) continue;
+      seen.add(n.id);
+      notEvaluable.push({ id: n.id, reason: n.reason });
+    }
+    notEvaluable.sort((a, b) => a.id.localeCompare(b.id));
+    const ps: RulePass[] = [...passes].map(([id, count]) => ({ id, count })).sort((a, b) => a.id.localeCompare(b.id));
+    return { findings, notEvaluable, passes: ps };
   }
 
   report(f: FindingInput, flow?: SubflowRef): void {
@@ -135,15 +202,20 @@ class Collector implements RuleContext {
     const p: Pending = { finding };
     if (stream !== undefined) p.tcpStream = stream;
     this.pending.set(aggKey, p);
+    if (this.byStream !== undefined && stream !== undefined) (this.byStream.pending.get(stream) ?? this.byStream.pending.set(stream, []).get(stream)!).push(aggKey);
     this.onNew?.(p);
   }
 
   notEvaluable(id: string, flow: FlowState | undefined, reason: string): void {
     const k = `${id}|${flow?.tcpStream ?? '-'}`;
     if (this.notEval.has(k)) return;
-    const e: { id: string; tcpStream?: number; reason: string } = { id, reason };
+    const e: { id: string; tcpStream?: number; reason: string; order?: number } = { id, reason };
     if (flow !== undefined) e.tcpStream = flow.tcpStream;
     this.notEval.set(k, e);
+    if (this.byStream !== undefined && flow !== undefined) {
+      e.order = this.noteSeq++;
+      (this.byStream.notEval.get(flow.tcpStream) ?? this.byStream.notEval.set(flow.tcpStream, []).get(flow.tcpStream)!).push(k);
+    }
   }
 }
 
@@ -251,6 +323,13 @@ export interface CheckOptions extends AnalyzeOptions {
    * this pass: do not also list it in `observers`. Without it, one is created when a detector needs it.
    */
   timelineObserver?: TimelineObserver;
+  /**
+   * Streaming: each MPTCP connection's model and findings, handed over once the model is final (AnalyzeOptions.onFinal:
+   * retired, then its tombstones over) and not kept. The result then covers the rest: connections still held at the
+   * end, and findings without a connection (capture-wide rules, and those reported at the end on a connection
+   * already handed over: their evidence names its tcp.stream). Plain TCP conversations' findings stay in the result.
+   */
+  onConnection?: (c: StreamedCheck) => void;
 }
 
 /**
@@ -260,9 +339,18 @@ export interface CheckOptions extends AnalyzeOptions {
 export async function checkFile(path: string, opts: CheckOptions = {}): Promise<CheckResult> {
   const detectors = opts.detectors ?? registeredDetectors();
   const collector = new Collector();
-  const { detectors: _d, observers: extra, timelineObserver: givenTimeline, ...analyzeOpts } = opts;
+  const { detectors: _d, observers: extra, timelineObserver: givenTimeline, onConnection, ...analyzeOpts } = opts;
   const timeline = givenTimeline ?? (detectors.some((d) => d.needsTimeline === true) ? new TimelineObserver() : undefined);
   if (timeline !== undefined) collector.timeline = timeline;
+  if (onConnection !== undefined) {
+    collector.byStream = { pending: new Map(), notEval: new Map() };
+    analyzeOpts.onFinal = (m) => {
+      if (m.connection === undefined) return;
+      onConnection({ connection: m.connection, ...collector.take(m.connection.subflows.map((s) => s.tcpStream)) });
+      // The rules' per-connection passes ran at retirement: a timeline made here for them keeps no summary of it.
+      if (givenTimeline === undefined) timeline?.forget(m.connection);
+    };
+  }
   const sessions = detectors.map((d) => d.create(collector));
   const fan = new Fanout(sessions, collector, twoDirRules(detectors));
   const analysis = await analyzeFile(path, { ...analyzeOpts, observers: [...(timeline !== undefined ? [timeline] : []), fan, ...(extra ?? [])] });
@@ -367,7 +455,7 @@ function completeCheck(path: string, analysis: CaptureAnalysis, detectors: reado
       if (w !== undefined) {
         f.connection = w.connection;
         f.subflow = w.subflow;
-      }
+      } else if (collector.byStream !== undefined) f.tcpStream = p.tcpStream;
     }
     findings.push(f);
   }

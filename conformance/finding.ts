@@ -28,6 +28,11 @@ export interface Finding {
   /** Connection index (analyze's `connections[].id`) and subflow index within it, when they apply. */
   connection?: number;
   subflow?: number;
+  /**
+   * Streaming only (CheckOptions.onConnection): the tcp.stream a finding is on when its connection was already
+   * handed over (reported at the end of the capture by a rule across connections, e.g. MBX-001, MPC-011).
+   */
+  tcpStream?: number;
   /** One line, with the numbers. */
   message: string;
   /** Values seen vs expected, e.g. `{ seen: '0x1234', expected: '0xabcd' }`. */

@@ -4,7 +4,6 @@
  * end-of-capture pass over each initial subflow's handshake facts (analyzer/model/flow.ts).
  */
 import type { FlowState } from '../../analyzer/model/flow.js';
-import type { Connection } from '../../analyzer/model/types.js';
 import type { MpCapableOption } from '../../analyzer/wire/mptcp/types.js';
 import { registerDetector } from '../registry.js';
 import { FlowMap, checksumNegotiated, expand32, hex64, hostOfDir, isAck, isRst, isSyn, isnOf, relSeq } from './util.js';
@@ -32,8 +31,9 @@ const popcount = (x: number): number => {
   return n;
 };
 
+/** A connection using a key (MPC-011 reuse), without holding its model: `first` is its initial tcp.stream. */
 interface KeyUser {
-  conn: Connection;
+  first: number;
   tcpStream: number;
   frame: number;
 }
@@ -225,7 +225,7 @@ registerDetector({
           if (k === undefined) continue;
           if (k === 0n) fin.report({ id: 'MPC-011', frames: [f.firstFrame], message: 'MPTCP key is 0', evidence: { seen: hex64(k) }, key: 'zero' }, f);
           // Reuse across connections is reported at the end of the capture, when connection ids are final.
-          const user = { conn: v.conn, tcpStream: f.tcpStream, frame: f.firstFrame };
+          const user = { first: v.conn.subflows[0]?.tcpStream ?? f.tcpStream, tcpStream: f.tcpStream, frame: f.firstFrame };
           const users = keyUsers.get(k);
           if (users === undefined) keyUsers.set(k, user);
           else if (Array.isArray(users)) users.push(user);
@@ -241,13 +241,28 @@ registerDetector({
       },
       finish(fin) {
         // MPC-011 (reuse): the first connection (lowest id) using a key owns it; every other one is reported.
+        // Ids of the connections in the result; a connection already streamed (CheckOptions.onConnection) has none
+        // and is named by its initial tcp.stream.
+        const idOf = new Map<number, number>();
+        for (const c of fin.analysis.connections) {
+          const s = c.subflows[0]?.tcpStream;
+          if (s !== undefined) idOf.set(s, c.id);
+        }
         for (const [k, users] of keyUsers) {
           if (!Array.isArray(users)) continue;
-          users.sort((a, b) => a.conn.id - b.conn.id);
-          const owner = users[0]!.conn;
+          users.sort((a, b) => {
+            const x = idOf.get(a.first);
+            const y = idOf.get(b.first);
+            return x !== undefined && y !== undefined ? x - y : a.first - b.first;
+          });
+          const owner = users[0]!;
+          const ownerId = idOf.get(owner.first);
           for (const u of users) {
-            if (u.conn === owner) continue;
-            fin.report({ id: 'MPC-011', frames: [u.frame], message: `key ${hex64(k)} also used by connection ${owner.id}`, evidence: { seen: hex64(k), otherConnection: owner.id }, key: 'reuse' }, { tcpStream: u.tcpStream });
+            if (u.first === owner.first) continue;
+            const name = ownerId !== undefined ? `connection ${ownerId}` : `the connection of tcp.stream ${owner.first}`;
+            const evidence: Record<string, string | number | boolean | null> = { seen: hex64(k), otherConnection: ownerId ?? null };
+            if (ownerId === undefined) evidence.otherTcpStream = owner.first;
+            fin.report({ id: 'MPC-011', frames: [u.frame], message: `key ${hex64(k)} also used by ${name}`, evidence, key: 'reuse' }, { tcpStream: u.tcpStream });
           }
         }
       },
