@@ -327,7 +327,7 @@ export interface CheckOptions extends AnalyzeOptions {
    * Streaming: each MPTCP connection's model and findings, handed over once the model is final (AnalyzeOptions.onFinal:
    * retired, then its tombstones over) and not kept. The result then covers the rest: connections still held at the
    * end, and findings without a connection (capture-wide rules, and those reported at the end on a connection
-   * already handed over: their evidence names its tcp.stream). Plain TCP conversations' findings stay in the result.
+   * already handed over: they carry `tcpStream`). Plain TCP conversations' findings stay in the result.
    */
   onConnection?: (c: StreamedCheck) => void;
 }
