@@ -9,8 +9,8 @@ import { formatIssue } from '../analyzer/issue.js';
 import type { Connection } from '../analyzer/model/types.js';
 import { type CheckResult, type RulePass, checkFile } from '../conformance/engine.js';
 import type { Finding, NotEvaluable } from '../conformance/finding.js';
-import { DEFAULT_POLICY, type Policy, actionFor, loadPolicy } from '../conformance/policy.js';
-import { type JudgedResult, judge } from '../conformance/report/apply.js';
+import { DEFAULT_POLICY, type Policy, loadPolicy } from '../conformance/policy.js';
+import { type JudgedFinding, type JudgedResult, judge, judgeFindings, pendingTimelineRules } from '../conformance/report/apply.js';
 import { CHECK_SCHEMA_VERSION, toJson } from '../conformance/report/json.js';
 import { toJunit } from '../conformance/report/junit.js';
 import { formatText } from '../conformance/report/text.js';
@@ -67,17 +67,32 @@ With --expect: 0 every expectation holds and no unexpected finding fails the pol
     });
 }
 
+/** The policy of `--policy FILE` (the default without one); undefined, after saying why on stderr, when it is invalid. */
+async function policyOrReport(file: string | undefined): Promise<Policy | undefined> {
+  if (file === undefined) return DEFAULT_POLICY;
+  try {
+    return await loadPolicy(file);
+  } catch (e) {
+    process.stderr.write(`mptcpscope check: --policy ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return undefined;
+  }
+}
+
+/** False, after saying so on stderr, when no frame of `file` could be read; warns when the capture is cut off. */
+function usable(file: string, r: CheckResult): boolean {
+  if (r.analysis.frames === 0 && r.analysis.errorCount > 0) {
+    const first = r.analysis.errors[0];
+    process.stderr.write(`mptcpscope check: ${file}: not a readable capture${first ? `: ${formatIssue(first)}` : ''}\n`);
+    return false;
+  }
+  if (r.analysis.capture.incomplete) process.stderr.write(`mptcpscope check: ${file}: capture cut off or corrupt; checked up to the cut\n`);
+  return true;
+}
+
 /** Run `check`; returns the exit code. */
 export async function runCheck(files: string[], opts: CheckCliOptions): Promise<number> {
-  let policy: Policy = DEFAULT_POLICY;
-  if (opts.policy !== undefined) {
-    try {
-      policy = await loadPolicy(opts.policy);
-    } catch (e) {
-      process.stderr.write(`mptcpscope check: --policy ${opts.policy}: ${e instanceof Error ? e.message : String(e)}\n`);
-      return ExitCode.BAD_INPUT;
-    }
-  }
+  const policy = await policyOrReport(opts.policy);
+  if (policy === undefined) return ExitCode.BAD_INPUT;
   const judged: JudgedResult[] = [];
   let bad = false;
   for (const file of files) {
@@ -89,13 +104,10 @@ export async function runCheck(files: string[], opts: CheckCliOptions): Promise<
       bad = true;
       continue;
     }
-    if (r.analysis.frames === 0 && r.analysis.errorCount > 0) {
-      const first = r.analysis.errors[0];
-      process.stderr.write(`mptcpscope check: ${file}: not a readable capture${first ? `: ${formatIssue(first)}` : ''}\n`);
+    if (!usable(file, r)) {
       bad = true;
       continue;
     }
-    if (r.analysis.capture.incomplete) process.stderr.write(`mptcpscope check: ${file}: capture cut off or corrupt; checked up to the cut\n`);
     judged.push(judge(r, policy));
   }
   if (opts.json === true) {
@@ -124,35 +136,21 @@ export async function runCheck(files: string[], opts: CheckCliOptions): Promise<
  * `pendingTimeline`, `decodeErrors`, `streamed`. Exit codes as for --json.
  */
 async function runCheckNdjson(files: string[], policyFile: string | undefined): Promise<number> {
-  let policy: Policy = DEFAULT_POLICY;
-  if (policyFile !== undefined) {
-    try {
-      policy = await loadPolicy(policyFile);
-    } catch (e) {
-      process.stderr.write(`mptcpscope check: --policy ${policyFile}: ${e instanceof Error ? e.message : String(e)}\n`);
-      return ExitCode.BAD_INPUT;
-    }
-  }
+  const policy = await policyOrReport(policyFile);
+  if (policy === undefined) return ExitCode.BAD_INPUT;
   const out = new NdjsonWriter(process.stdout);
   let bad = false;
   let failing = false;
   for (const file of files) {
     const summary = { findings: 0, error: 0, warning: 0, info: 0, failing: 0, ignored: 0 };
     let connections = 0;
-    const judged = (fs: Finding[]): Finding[] => {
-      const kept: Finding[] = [];
-      for (const f of fs) {
-        const action = actionFor(f, policy);
-        if (action === 'ignore') {
-          summary.ignored++;
-          continue;
-        }
-        if (action === 'error') summary.failing++;
-        summary.findings++;
-        summary[f.severity]++;
-        kept.push({ ...f, action } as Finding);
-      }
-      return kept;
+    const judged = (fs: Finding[]): JudgedFinding[] => {
+      const j = judgeFindings(fs, policy);
+      summary.ignored += j.ignored;
+      summary.failing += j.failing;
+      summary.findings += j.findings.length;
+      for (const f of j.findings) summary[f.severity]++;
+      return j.findings;
     };
     const line = (c: Connection, findings: Finding[], notEvaluable: NotEvaluable[], passes: RulePass[]): void => {
       const { id: _id, ...connection } = c;
@@ -168,14 +166,11 @@ async function runCheckNdjson(files: string[], policyFile: string | undefined): 
       bad = true;
       continue;
     }
-    if (r.analysis.frames === 0 && r.analysis.errorCount > 0) {
+    if (!usable(file, r)) {
       await out.end();
-      const first = r.analysis.errors[0];
-      process.stderr.write(`mptcpscope check: ${file}: not a readable capture${first ? `: ${formatIssue(first)}` : ''}\n`);
       bad = true;
       continue;
     }
-    if (r.analysis.capture.incomplete) process.stderr.write(`mptcpscope check: ${file}: capture cut off or corrupt; checked up to the cut\n`);
     // Connections still held at the end: their parts of the result, by id.
     const byId = <T extends { connection?: number }>(xs: T[]): Map<number, Array<Omit<T, 'connection'>>> => {
       const m = new Map<number, Array<Omit<T, 'connection'>>>();
@@ -200,7 +195,7 @@ async function runCheckNdjson(files: string[], policyFile: string | undefined): 
       findings: rest,
       notEvaluable: r.notEvaluable.filter((n) => n.connection === undefined),
       passes: r.passes.filter((p) => p.connection === undefined),
-      pendingTimeline: judge({ ...r, findings: [] }, policy).pending,
+      pendingTimeline: pendingTimelineRules(),
       decodeErrors: r.analysis.errorCount,
       streamed: { connections },
     });

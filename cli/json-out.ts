@@ -165,25 +165,30 @@ async function writeAll(out: NodeJS.WritableStream, pieces: Iterable<string>): P
     for (const s of pieces) {
       if (failed !== undefined) throw failed;
       if (out.write(s)) continue;
-      await new Promise<void>((resolve, reject) => {
-        const done = (): void => {
-          out.off('drain', done);
-          out.off('error', fail);
-          resolve();
-        };
-        const fail = (e: Error): void => {
-          out.off('drain', done);
-          out.off('error', fail);
-          reject(e);
-        };
-        out.on('drain', done);
-        out.on('error', fail);
-      });
+      await drained(out);
     }
     if (failed !== undefined) throw failed;
   } finally {
     out.off('error', onError);
   }
+}
+
+/** Resolves on the stream's next 'drain', rejects on its next 'error' (whichever comes first). */
+function drained(out: NodeJS.WritableStream): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (): void => {
+      out.off('drain', done);
+      out.off('error', fail);
+      resolve();
+    };
+    const fail = (e: Error): void => {
+      out.off('drain', done);
+      out.off('error', fail);
+      reject(e);
+    };
+    out.on('drain', done);
+    out.on('error', fail);
+  });
 }
 
 /**
@@ -218,18 +223,7 @@ export class NdjsonWriter {
     const text = this.parts.join('');
     this.parts = [];
     this.size = 0;
-    if (this.out.write(text)) return undefined;
-    return new Promise((resolve, reject) => {
-      const done = (e?: Error): void => {
-        this.out.removeListener('drain', ok);
-        this.out.removeListener('error', done);
-        if (e !== undefined) reject(e);
-        else resolve();
-      };
-      const ok = (): void => done();
-      this.out.once('drain', ok);
-      this.out.once('error', done);
-    });
+    return this.out.write(text) ? undefined : drained(this.out);
   }
 
   /** Everything buffered, written. */

@@ -319,9 +319,7 @@ export class ConnectionTracker {
     while (this.tombHead < tq.length) {
       const t = tq[this.tombHead]!;
       if (t.expires >= time && tq.length - this.tombHead <= MAX_TOMBSTONES) break;
-      tq[this.tombHead++] = undefined;
-      if (this.tombs.get(t.key) === t) this.tombs.delete(t.key);
-      if (t.owner !== undefined) this.tombGone(t.owner);
+      this.endTombstone();
     }
     if (this.tombHead > 1024 && this.tombHead * 2 > tq.length) {
       tq.splice(0, this.tombHead);
@@ -390,9 +388,13 @@ export class ConnectionTracker {
     if (owner !== undefined && owner.tombstones === 0) this.onFinal!(owner.model);
   }
 
-  /** One tombstone of a streamed retired model is gone: the model is final when it was the last. */
-  private tombGone(owner: PendingFinal): void {
-    if (--owner.tombstones === 0) this.onFinal!(owner.model);
+  /** Ends the oldest queued tombstone; a streamed model is final when it was its last one. */
+  private endTombstone(): void {
+    const t = this.tombQueue[this.tombHead]!;
+    this.tombQueue[this.tombHead++] = undefined;
+    if (this.tombs.get(t.key) === t) this.tombs.delete(t.key);
+    const owner = t.owner;
+    if (owner !== undefined && --owner.tombstones === 0) this.onFinal!(owner.model);
   }
 
   /**
@@ -402,12 +404,7 @@ export class ConnectionTracker {
   flushFinal(): void {
     if (this.onFinal === undefined) return;
     const tq = this.tombQueue;
-    while (this.tombHead < tq.length) {
-      const t = tq[this.tombHead]!;
-      tq[this.tombHead++] = undefined;
-      if (this.tombs.get(t.key) === t) this.tombs.delete(t.key);
-      if (t.owner !== undefined) this.tombGone(t.owner);
-    }
+    while (this.tombHead < tq.length) this.endTombstone();
     tq.length = 0;
     this.tombHead = 0;
   }

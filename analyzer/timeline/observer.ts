@@ -1559,19 +1559,7 @@ export class TimelineObserver implements SegmentObserver {
     }
     const out: ConnectionTimeline[] = [];
     for (const c of this.conns.values()) out.push(this.connTimeline(c, connId));
-    for (const fz of this.frozen) {
-      const ct = fz.obj !== undefined ? structuredClone(fz.obj) : this.thaw(fz);
-      const ids = connId.get(ct.rootTcpStream);
-      if (ids !== undefined) ct.connection = ids.conn;
-      for (const s of ct.subflows) {
-        const id = connId.get(s.tcpStream);
-        if (id !== undefined) {
-          s.subflow = id.sub;
-          s.backup = id.backup;
-        }
-      }
-      out.push(ct);
-    }
+    for (const fz of this.frozen) out.push(this.labelled(fz, connId));
     out.sort((a, b) => a.rootTcpStream - b.rootTcpStream);
     return { interval: this.interval, connections: out, peakLiveState: this.peakLiveState };
   }
@@ -1586,16 +1574,25 @@ export class TimelineObserver implements SegmentObserver {
     const root = conn.subflows[0]?.tcpStream;
     const fz = root === undefined ? undefined : this.frozenByStream.get(root);
     if (fz === undefined || !this.frozen.has(fz)) return undefined;
+    const ids = new Map(conn.subflows.map((s) => [s.tcpStream, { conn: conn.id, sub: s.id, backup: s.backup }]));
+    const ct = this.labelled(fz, ids);
+    delete ct.connection;
+    return { interval: this.interval, connections: [ct], peakLiveState: this.peakLiveState };
+  }
+
+  /** A fresh copy of a summary, labelled with the model's ids and backup flags (by tcp.stream) where known. */
+  private labelled(fz: Frozen, connId: Map<number, { conn: number; sub: number; backup: boolean }>): ConnectionTimeline {
     const ct = fz.obj !== undefined ? structuredClone(fz.obj) : this.thaw(fz);
-    const ids = new Map(conn.subflows.map((s) => [s.tcpStream, s]));
+    const ids = connId.get(ct.rootTcpStream);
+    if (ids !== undefined) ct.connection = ids.conn;
     for (const s of ct.subflows) {
-      const id = ids.get(s.tcpStream);
+      const id = connId.get(s.tcpStream);
       if (id !== undefined) {
-        s.subflow = id.id;
+        s.subflow = id.sub;
         s.backup = id.backup;
       }
     }
-    return { interval: this.interval, connections: [ct], peakLiveState: this.peakLiveState };
+    return ct;
   }
 
   /** Streaming: drops the summary of `conn` (timeline and RTT histograms); it is no longer in {@link result}. */

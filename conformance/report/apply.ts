@@ -19,19 +19,28 @@ export interface JudgedResult {
   pending: string[];
 }
 
-export function judge(result: CheckResult, policy: Policy): JudgedResult {
-  const findings: JudgedFinding[] = [];
+/** `findings` with the policy's action each; ignored ones left out and counted, `error` ones counted as failing. */
+export function judgeFindings(findings: readonly Finding[], policy: Policy): { findings: JudgedFinding[]; ignored: number; failing: number } {
+  const out: JudgedFinding[] = [];
   let ignored = 0;
   let failing = 0;
-  for (const f of result.findings) {
+  for (const f of findings) {
     const action = actionFor(f, policy);
     if (action === 'ignore') {
       ignored++;
       continue;
     }
     if (action === 'error') failing++;
-    findings.push({ ...f, action });
+    out.push({ ...f, action });
   }
-  const pending = RULES.filter((r) => r.status === 'pending-timeline').map((r) => r.id);
-  return { result, findings, ignored, failing, pending };
+  return { findings: out, ignored, failing };
+}
+
+/** Rule IDs waiting for the data-level timeline (reported as not evaluable). */
+export function pendingTimelineRules(): string[] {
+  return RULES.filter((r) => r.status === 'pending-timeline').map((r) => r.id);
+}
+
+export function judge(result: CheckResult, policy: Policy): JudgedResult {
+  return { result, ...judgeFindings(result.findings, policy), pending: pendingTimelineRules() };
 }
