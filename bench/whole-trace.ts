@@ -160,7 +160,9 @@ function runRows(ctx: RunContext, opts: { tshark: boolean; tcpdump: boolean; mul
   const rows: BenchRow[] = [];
   rows.push(row(ctx, 'mptcpscope analyze', ['node', CLI, 'analyze', '--json', '--no-progress', ctx.file]));
   // Everything on (issue 7): models, timelines + metrics, every rule with HMAC and DSS checksum checks, via the API.
+  // Files of 32 MiB or more are read by two threads (CheckOptions.split); the one-thread figure is the row after.
   rows.push(row(ctx, 'mptcpscope everything on', ['node', SELF, '--full', ctx.file]));
+  rows.push(row(ctx, 'mptcpscope everything on, one thread', ['node', SELF, '--full', '--single-thread', ctx.file]));
   if (opts.tshark && have('tshark')) {
     rows.push(
       row(
@@ -213,7 +215,7 @@ function renderTable(rows: BenchRow[]): string {
  * does; prints {frames, findings, passes, jsonBytes} as JSON.
  */
 /**
- * Live heap over an everything-on run (child mode `--full --live-heap`, needs node --expose-gc): a full GC every
+ * Live heap over an everything-on run (child mode `--full --live-heap --single-thread`, so that the one isolate holds all the state; needs node --expose-gc): a full GC every
  * 0.5 s while the capture is read, then heapUsed: what the analysis keeps, apart from garbage V8 has not collected
  * yet (peak RSS also follows V8's heap sizing, which grows over a run's first seconds whatever is retained).
  * `resultMb`: the same once analyzeFull has returned (its result included: per-bin series grow with duration).
@@ -237,9 +239,9 @@ function liveHeapSampler(): () => LiveHeap {
   };
 }
 
-async function full(file: string, liveHeap = false): Promise<void> {
+async function full(file: string, liveHeap = false, singleThread = false): Promise<void> {
   const stopSampler = liveHeap ? liveHeapSampler() : undefined;
-  const r = await analyzeFull(file);
+  const r = await analyzeFull(file, singleThread ? { split: false } : {});
   if (stopSampler !== undefined) {
     // Sampled before the result is serialised (the JSON string is output, not state).
     process.stdout.write(`${JSON.stringify({ liveHeap: stopSampler() })}\n`);
@@ -357,6 +359,7 @@ interface BenchOptions {
   walk?: string;
   full?: boolean;
   liveHeap?: boolean;
+  singleThread?: boolean;
   multi: string;
   runs: string;
   scaling?: string;
@@ -389,6 +392,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--multi <n>', 'also analyze n copies of the file as n files, one by one (--jobs 1) and in worker threads (0: skip)', '2')
     .option('--walk <reader>', '(internal) child mode: walk FILE with reader fast|pcap-parser and print the counts')
     .option('--full', '(internal) child mode: analyzeFull (everything on) over FILE and print the counts')
+    .option('--single-thread', '(internal, with --full) analyzeFull with split: false (one thread)')
     .option('--live-heap', '(internal, with --full, under node --expose-gc) print the live heap (forced GC every 2 s) instead')
     .argument('[file]', '(internal, with --walk) capture to walk; otherwise: benchmark this existing capture instead of generating one')
     .allowExcessArguments(false);
@@ -397,7 +401,7 @@ async function main(argv: string[]): Promise<number> {
   const fileArg = program.args[0];
   if (o.full === true) {
     if (fileArg === undefined) throw new Error('--full FILE');
-    await full(fileArg, o.liveHeap === true);
+    await full(fileArg, o.liveHeap === true, o.singleThread === true);
     return 0;
   }
   if (o.walk !== undefined) {
@@ -440,12 +444,13 @@ async function main(argv: string[]): Promise<number> {
     const tsharkRow = rows.find((r) => r.tool.startsWith('tshark'));
     const mps = rows[0] as BenchRow;
     const fullRow = rows.find((r) => r.tool === 'mptcpscope everything on');
+    const fullOneRow = rows.find((r) => r.tool === 'mptcpscope everything on, one thread');
     const lines = [
       `input: ${input.path}: ${input.frames.toLocaleString('en-US')} frames, ${(input.bytes / 1e6).toFixed(1)} MB, shape ${input.shape}, ${input.connections} MPTCP connection(s)`,
       table,
     ];
     const loads = rows.map((r) => r.loadAverage.toFixed(1)).join(', ');
-    for (const m of [mps, fullRow]) {
+    for (const m of [mps, fullRow, fullOneRow]) {
       if (m === undefined) continue;
       if (tsharkRow)
         lines.push(
@@ -474,7 +479,7 @@ async function main(argv: string[]): Promise<number> {
         const e = row(fctx, `mptcpscope everything on ${n}`, ['node', SELF, '--full', f.path]);
         // Once more (not timed) with forced GCs: what stays live, apart from V8's heap sizing.
         let liveHeap: LiveHeap | null = null;
-        const lh = spawnSync('node', ['--expose-gc', SELF, '--full', '--live-heap', f.path], { encoding: 'utf8', maxBuffer: 1 << 20 });
+        const lh = spawnSync('node', ['--expose-gc', SELF, '--full', '--live-heap', '--single-thread', f.path], { encoding: 'utf8', maxBuffer: 1 << 20 });
         try {
           liveHeap = (JSON.parse(lh.stdout.trim().split('\n').pop() ?? '') as { liveHeap: LiveHeap }).liveHeap;
         } catch {
@@ -513,14 +518,14 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write('profile:\n');
       const profDir = join(out, 'cpuprofile');
       mkdirSync(profDir, { recursive: true });
-      measure(['node', '--cpu-prof', `--cpu-prof-dir=${profDir}`, SELF, '--full', input.path], '/dev/null', join(out, 'profile.stderr.txt'));
+      measure(['node', '--cpu-prof', `--cpu-prof-dir=${profDir}`, SELF, '--full', '--single-thread', input.path], '/dev/null', join(out, 'profile.stderr.txt'));
       const prof = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
       if (prof !== undefined) {
         const s: CpuProfileSummary = summarizeCpuProfileFile(join(profDir, prof), 25, REPO);
         report.profile = { file: join(profDir, prof), ...s };
         const text = formatCpuProfileSummary(s);
         writeFileSync(join(out, 'cpuprofile-summary.txt'), text);
-        process.stdout.write(`\ncpu profile of mptcpscope everything on (self time; ${join(profDir, prof)}):\n${text}`);
+        process.stdout.write(`\ncpu profile of mptcpscope everything on, one thread (self time; ${join(profDir, prof)}):\n${text}`);
       }
     }
   } finally {

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { formatIssue } from '../analyzer/issue.js';
 import type { Connection } from '../analyzer/model/types.js';
-import { type CheckResult, type RulePass, checkFile } from '../conformance/engine.js';
+import { type CheckResult, type RulePass, checkFile, setSplitDefault } from '../conformance/engine.js';
 import type { Finding, NotEvaluable } from '../conformance/finding.js';
 import { DEFAULT_POLICY, type Policy, loadPolicy } from '../conformance/policy.js';
 import { type JudgedFinding, type JudgedResult, judge, judgeFindings, pendingTimelineRules } from '../conformance/report/apply.js';
@@ -15,7 +15,7 @@ import { CHECK_SCHEMA_VERSION, toJson } from '../conformance/report/json.js';
 import { toJunit } from '../conformance/report/junit.js';
 import { formatText } from '../conformance/report/text.js';
 import { ExitCode } from './exit-codes.js';
-import { type GateCliOptions, runCheckExpect } from './gate.js';
+import { type GateCliOptions, SINGLE_THREAD_HELP, runCheckExpect } from './gate.js';
 import { NdjsonWriter, writeJson } from './json-out.js';
 
 interface CheckCliOptions {
@@ -24,6 +24,7 @@ interface CheckCliOptions {
   ndjson?: boolean;
   junit?: string;
   policy?: string;
+  singleThread?: boolean;
 }
 
 export function registerCheck(program: Command, setExit: (code: number) => void): void {
@@ -36,6 +37,7 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     .option('--junit <file>', 'also write JUnit XML (one testcase per rule and connection)')
     .option('--policy <file>', 'policy JSON: {"rules": {"DSS-002": "warn", "FB": "error", "middlebox": "ignore"}, "severity": {"warning": "error"}}')
     .option('--expect <file>', 'judge the captures against a fixture\'s expect.json (docs/expect.md): counts, fallback, required/forbidden rules, metric bounds')
+    .option('--single-thread', SINGLE_THREAD_HELP)
     .addHelpText(
       'after',
       `
@@ -45,6 +47,7 @@ With --expect: 0 every expectation holds and no unexpected finding fails the pol
 2 invalid expect.json (file and JSON path), or no captures[] entry for a capture's file name.`,
     )
     .action(async (files: string[], opts: CheckCliOptions) => {
+      if (opts.singleThread === true) setSplitDefault(false);
       if (opts.ndjson === true) {
         const other = opts.json === true ? '--json' : opts.junit !== undefined ? '--junit' : opts.expect !== undefined ? '--expect' : undefined;
         if (other !== undefined) {

@@ -9,6 +9,7 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { SPLIT_MIN_BYTES, setSplitDefault } from '../conformance/engine.js';
 import { ExpectError, loadExpect, mergeExpectation } from '../conformance/expect.js';
 import {
   type CaptureVerdict,
@@ -24,6 +25,9 @@ import {
 import { DEFAULT_POLICY, type Policy, loadPolicy, parsePolicy } from '../conformance/policy.js';
 import { gateToJunit } from '../conformance/report/junit.js';
 import { ExitCode } from './exit-codes.js';
+/** The `--single-thread` option of `check` and `gate` (CheckOptions.split). */
+export const SINGLE_THREAD_HELP = `read each capture in this thread only (default: a capture of ${SPLIT_MIN_BYTES / 1048576} MiB or more is read by two threads at once, the timeline rules here and the others in a worker; same result)`;
+
 
 export type { CaptureVerdict, DiffVerdict, FixtureVerdict, GateResult } from '../conformance/gate.js';
 
@@ -174,6 +178,7 @@ export function registerGate(program: Command, setExit: (code: number) => void):
     .option('--json', 'JSON output: {exitCode, fixtures: [...], seconds}')
     .option('--junit <file>', 'also write JUnit XML (one testsuite per fixture, one testcase per capture and expectation)')
     .option('--policy <file>', 'base policy JSON (rule ID / family / group → error | warn | ignore); a fixture\'s own "policy" entries win')
+    .option('--single-thread', SINGLE_THREAD_HELP)
     .addHelpText(
       'after',
       `
@@ -181,7 +186,8 @@ Format of expect.json: docs/expect.md (schema docs/expect.schema.json). CI examp
 Exit codes: 0 every fixture passed; 1 a fixture failed (an expectation, a forbidden/required rule, or a
 finding failing the policy); 2 bad usage, invalid expect.json or policy, or an unreadable capture.`,
     )
-    .action(async (suite: string, opts: { json?: boolean; junit?: string; policy?: string }) => {
+    .action(async (suite: string, opts: { json?: boolean; junit?: string; policy?: string; singleThread?: boolean }) => {
+      if (opts.singleThread === true) setSplitDefault(false);
       const o: GateCliOptions = {};
       if (opts.json === true) o.json = true;
       if (opts.junit !== undefined) o.junit = opts.junit;

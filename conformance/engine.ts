@@ -5,6 +5,10 @@
  * Memory: the engine keeps one entry per flow (live state) and the findings (aggregated per rule,
  * subflow and key), never per-packet records.
  */
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker, isMainThread } from 'node:worker_threads';
 import { type AnalyzeOptions, type CaptureAnalysis, type SegmentObserver, analyzeFile } from '../analyzer/analyze.js';
 import type { Frame } from '../analyzer/capture/types.js';
 import type { Dir, FlowState } from '../analyzer/model/flow.js';
@@ -330,7 +334,45 @@ export interface CheckOptions extends AnalyzeOptions {
    * already handed over: they carry `tcpStream`). Plain TCP conversations' findings stay in the result.
    */
   onConnection?: (c: StreamedCheck) => void;
+  /**
+   * Use a second core: the detectors that need no timeline run in a worker thread that reads the capture a second
+   * time, in parallel with this thread (the models, the timeline and the timeline rules); their findings, notes
+   * and passes are merged into this thread's result, which is then exactly the one-thread result (same order).
+   * - `'auto'` (default): when the file is at least {@link SPLIT_MIN_BYTES} bytes, the machine has two or more
+   *   cores (os.availableParallelism) and this is the main thread (not already a worker);
+   * - `true`: whenever the options allow it; `false`: never.
+   * Never with a custom `source`, streaming (`onFinal`, `onConnection`) or detectors that are not registered ones
+   * (the worker finds them by name). Costs CPU (decode and connection tracking run in both threads) for wall time.
+   * If the worker fails, its detectors run in this thread afterwards (a second read).
+   */
+  split?: boolean | 'auto';
+  /** (Tests) the worker script of a split check; default conformance/check-worker.js in dist/. */
+  splitWorker?: URL;
 }
+
+let splitDefault: boolean | 'auto' = 'auto';
+
+/** The process-wide default of {@link CheckOptions.split} (CLI `--single-thread`: false). */
+export function setSplitDefault(mode: boolean | 'auto'): void {
+  splitDefault = mode;
+}
+
+/** Smallest capture file, in bytes, that `split: 'auto'` checks in two threads (a worker starts in ≈ 0.1 s). */
+export const SPLIT_MIN_BYTES = 32 * 1024 * 1024;
+
+/** The rules' part of a check, as a split check's worker returns it (conformance/check-worker.ts). */
+export type CheckPart = Pick<CheckResult, 'findings' | 'notEvaluable' | 'passes' | 'rulesRun'>;
+
+/** What the worker of a split check is given (workerData). */
+export interface CheckWorkerTask {
+  path: string;
+  /** Names of the registered detectors to run. */
+  detectors: string[];
+  opts: Pick<AnalyzeOptions, 'maxErrors' | 'maxFlows' | 'retireAfter'>;
+}
+
+/** What the worker of a split check posts back. */
+export type CheckWorkerReply = { part: CheckPart } | { error: string };
 
 /**
  * Check one capture file against the rule catalogue.
@@ -338,8 +380,119 @@ export interface CheckOptions extends AnalyzeOptions {
  */
 export async function checkFile(path: string, opts: CheckOptions = {}): Promise<CheckResult> {
   const detectors = opts.detectors ?? registeredDetectors();
+  const plan = splitPlan(path, opts, detectors);
+  if (plan === undefined) return checkOneThread(path, opts, detectors);
+  const task: CheckWorkerTask = { path, detectors: plan.worker.map((d) => d.name), opts: {} };
+  if (opts.maxErrors !== undefined) task.opts.maxErrors = opts.maxErrors;
+  if (opts.maxFlows !== undefined) task.opts.maxFlows = opts.maxFlows;
+  if (opts.retireAfter !== undefined) task.opts.retireAfter = opts.retireAfter;
+  const w = new Worker(plan.url, { workerData: task });
+  const reply = new Promise<CheckWorkerReply>((resolve) => {
+    w.once('message', resolve);
+    w.once('error', (e) => resolve({ error: e.message }));
+    w.once('exit', (code) => resolve({ error: `worker exited (code ${code})` }));
+  });
+  let own: CheckResult;
+  try {
+    own = await checkOneThread(path, opts, plan.main);
+  } catch (e) {
+    await w.terminate();
+    throw e;
+  }
+  const r = await reply;
+  void w.terminate();
+  if ('part' in r) return mergeCheck(own, r.part, plan.rank);
+  // The worker failed (out of memory, say): its detectors run here, on a second read without this pass's observers.
+  const { observers: _o, timelineObserver: _t, ...again } = opts;
+  return mergeCheck(own, await checkOneThread(path, again, plan.worker), plan.rank);
+}
+
+/** Where a split check's worker script is: next to this module in dist/, or dist/'s copy when run from sources. */
+function checkWorkerUrl(): URL | undefined {
+  for (const rel of ['./check-worker.js', '../dist/conformance/check-worker.js']) {
+    const u = new URL(rel, import.meta.url);
+    if (u.protocol === 'file:' && existsSync(fileURLToPath(u))) return u;
+  }
+  return undefined;
+}
+
+/** Where the detectors of a split check run, and the worker script. */
+interface SplitPlan {
+  main: Detector[];
+  worker: Detector[];
+  url: URL;
+  rank: SideRanks;
+}
+
+/** Which detectors run where in a split check (see CheckOptions.split), or undefined for one thread. */
+function splitPlan(path: string, opts: CheckOptions, detectors: readonly Detector[]): SplitPlan | undefined {
+  const mode = opts.split ?? splitDefault;
+  if (mode === false || opts.source !== undefined || opts.onFinal !== undefined || opts.onConnection !== undefined) return undefined;
+  const registered = registeredDetectors();
+  if (!detectors.every((d) => registered.includes(d))) return undefined;
+  const worker = detectors.filter((d) => d.needsTimeline !== true);
+  const main = detectors.filter((d) => d.needsTimeline === true);
+  if (worker.length === 0) return undefined;
+  if (mode === 'auto') {
+    if (!isMainThread || availableParallelism() < 2) return undefined;
+    try {
+      if (statSync(path).size < SPLIT_MIN_BYTES) return undefined;
+    } catch {
+      return undefined; // the one-thread read reports why the file cannot be opened
+    }
+  }
+  const url = opts.splitWorker ?? checkWorkerUrl();
+  return url === undefined ? undefined : { main, worker, url, rank: ruleRanks(detectors, main, worker) };
+}
+
+/**
+ * Per side of a split check, each rule ID's position in the one-thread detector order: the first detector of that
+ * side that lists it. A rule two detectors report (ADDR-006: addr and sequence) then ties as in one thread, where
+ * sessions run in detector order.
+ */
+type SideRanks = [Map<string, number>, Map<string, number>];
+
+function ruleRanks(all: readonly Detector[], main: readonly Detector[], worker: readonly Detector[]): SideRanks {
+  const side = (ds: readonly Detector[]): Map<string, number> => {
+    const m = new Map<string, number>();
+    for (const d of ds) for (const id of d.rules) if (!m.has(id)) m.set(id, all.indexOf(d));
+    return m;
+  };
+  return [side(main), side(worker)];
+}
+
+/**
+ * The check result with a worker's part merged in, ordered as one thread orders it: findings by connection, first
+ * frame, rule ID, then detector order; a not-evaluable note once per rule and connection (the first detector's);
+ * passes of one rule and connection added up.
+ */
+function mergeCheck(own: CheckResult, part: CheckPart, rank: SideRanks): CheckResult {
+  const r = new Map<Finding | NotEvaluable, number>();
+  const tag = <T extends Finding | NotEvaluable>(xs: readonly T[], side: 0 | 1): T[] => {
+    for (const x of xs) r.set(x, rank[side].get(x.id) ?? 0);
+    return [...xs];
+  };
+  const byRank = (a: Finding | NotEvaluable, b: Finding | NotEvaluable): number => (r.get(a) ?? 0) - (r.get(b) ?? 0);
+  const findings = [...tag(own.findings, 0), ...tag(part.findings, 1)].sort((a, b) => findingOrder(a, b) || byRank(a, b));
+  const notes = [...tag(own.notEvaluable, 0), ...tag(part.notEvaluable, 1)].sort((a, b) => byConnectionThenId(a, b) || byRank(a, b));
+  const notEvaluable = notes.filter((n, i) => i === 0 || byConnectionThenId(notes[i - 1]!, n) !== 0);
+  const passes: RulePass[] = [];
+  for (const p of [...own.passes, ...part.passes].sort(byConnectionThenId)) {
+    const last = passes[passes.length - 1];
+    if (last !== undefined && byConnectionThenId(last, p) === 0) last.count += p.count;
+    else passes.push({ ...p });
+  }
+  return { ...own, findings, notEvaluable, passes, rulesRun: [...new Set([...own.rulesRun, ...part.rulesRun])].sort() };
+}
+
+/** Findings by connection, then first frame, then rule ID (a stable sort keeps a rule's own order). */
+const findingOrder = (a: Finding, b: Finding): number => (a.connection ?? -1) - (b.connection ?? -1) || (a.frames[0] ?? 0) - (b.frames[0] ?? 0) || a.id.localeCompare(b.id);
+const byConnectionThenId = (a: { connection?: number; id: string }, b: { connection?: number; id: string }): number => (a.connection ?? -1) - (b.connection ?? -1) || a.id.localeCompare(b.id);
+
+/** {@link checkFile} in this thread with `detectors`. */
+async function checkOneThread(path: string, opts: CheckOptions, detectors: readonly Detector[]): Promise<CheckResult> {
   const collector = new Collector();
-  const { detectors: _d, observers: extra, timelineObserver: givenTimeline, onConnection, ...analyzeOpts } = opts;
+  const { detectors: _d, observers: extra, timelineObserver: givenTimeline, onConnection, split: _s, splitWorker: _w, ...analyzeOpts } = opts;
   const timeline = givenTimeline ?? (detectors.some((d) => d.needsTimeline === true) ? new TimelineObserver() : undefined);
   if (timeline !== undefined) collector.timeline = timeline;
   if (onConnection !== undefined) {
@@ -459,7 +612,7 @@ function completeCheck(path: string, analysis: CaptureAnalysis, detectors: reado
     }
     findings.push(f);
   }
-  findings.sort((a, b) => (a.connection ?? -1) - (b.connection ?? -1) || (a.frames[0] ?? 0) - (b.frames[0] ?? 0) || a.id.localeCompare(b.id));
+  findings.sort(findingOrder);
   const notEvaluable: NotEvaluable[] = [];
   const seenNe = new Set<string>();
   for (const e of collector.notEval.values()) {
@@ -471,7 +624,7 @@ function completeCheck(path: string, analysis: CaptureAnalysis, detectors: reado
     if (w !== undefined) ne.connection = w.connection;
     notEvaluable.push(ne);
   }
-  notEvaluable.sort((a, b) => (a.connection ?? -1) - (b.connection ?? -1) || a.id.localeCompare(b.id));
+  notEvaluable.sort(byConnectionThenId);
   const passAgg = new Map<string, RulePass>();
   for (const p of collector.passEntries()) {
     const w = p.tcpStream !== undefined ? where.get(p.tcpStream) : undefined;
@@ -484,7 +637,7 @@ function completeCheck(path: string, analysis: CaptureAnalysis, detectors: reado
       passAgg.set(k, rp);
     }
   }
-  const passes = [...passAgg.values()].sort((a, b) => (a.connection ?? -1) - (b.connection ?? -1) || a.id.localeCompare(b.id));
+  const passes = [...passAgg.values()].sort(byConnectionThenId);
   const rulesRun = [...new Set(detectors.flatMap((d) => d.rules))].sort();
   return { file: path, analysis, findings, notEvaluable, rulesRun, passes };
 }

@@ -1,0 +1,19 @@
+/**
+ * Worker side of a split check ({@link CheckOptions.split}, conformance/engine.ts): reads the capture a second
+ * time with the detectors it is given by name (those that need no timeline) and posts back the rules' part of
+ * the result (findings, not-evaluable notes, passes, rules run) by structured clone, or the message the check
+ * rejected with. The connection models are the main thread's; this thread's are discarded.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { type CheckWorkerReply, type CheckWorkerTask, checkFile } from './engine.js';
+import { registeredDetectors } from './registry.js';
+
+const port = parentPort;
+if (port !== null) {
+  const t = workerData as CheckWorkerTask;
+  const detectors = registeredDetectors().filter((d) => t.detectors.includes(d.name));
+  checkFile(t.path, { ...t.opts, detectors, split: false }).then(
+    (r) => port.postMessage({ part: { findings: r.findings, notEvaluable: r.notEvaluable, passes: r.passes, rulesRun: r.rulesRun } } satisfies CheckWorkerReply),
+    (e: unknown) => port.postMessage({ error: e instanceof Error ? e.message : String(e) } satisfies CheckWorkerReply),
+  );
+}
