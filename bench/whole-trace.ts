@@ -281,6 +281,7 @@ async function scaling(counts: number[], dir: string, out: string, keep: boolean
     ['analyze --ndjson --timeline', ['node', CLI, 'analyze', '--ndjson', '--timeline']],
     ['check --json', ['node', CLI, 'check', '--json']],
     ['check --ndjson', ['node', CLI, 'check', '--ndjson']],
+    ['check --ndjson --timeline (everything on, streamed)', ['node', CLI, 'check', '--ndjson', '--timeline']],
     ['everything on (--full)', ['node', SELF, '--full']],
   ];
   const runs: ScalingRun[] = [];
@@ -388,7 +389,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--runs <n>', 'runs per tool; the best wall time is kept (shared machines are noisy)', '1')
     .option('--keep', 'keep the generated captures')
     .option('--dir <dir>', 'where the captures go (default: a new folder in the system temp dir)')
-    .option('--scaling <a,b>', "also: many-connection scaling — 'many'-shape captures of a and b connections (e.g. 20k,100k), each analysed with analyze --json / --ndjson (with and without --timeline), check --json / --ndjson and everything on")
+    .option('--scaling <a,b>', "also: many-connection scaling — 'many'-shape captures of a and b connections (e.g. 20k,100k), each analysed with analyze --json / --ndjson (with and without --timeline), check --json / --ndjson / --ndjson --timeline and everything on")
     .option('--multi <n>', 'also analyze n copies of the file as n files, one by one (--jobs 1) and in worker threads (0: skip)', '2')
     .option('--walk <reader>', '(internal) child mode: walk FILE with reader fast|pcap-parser and print the counts')
     .option('--full', '(internal) child mode: analyzeFull (everything on) over FILE and print the counts')
@@ -470,13 +471,14 @@ async function main(argv: string[]): Promise<number> {
     if (o.flatness) {
       process.stderr.write('memory flatness:\n');
       const counts = o.flatFrames.split(',').map(parseCount);
-      const flat: { frames: number; bytes: number; seconds: number; peakRssMb: number; exit: number; fullSeconds: number; fullPeakRssMb: number; fullExit: number; liveHeap: LiveHeap | null }[] = [];
+      const flat: { frames: number; bytes: number; seconds: number; peakRssMb: number; exit: number; fullSeconds: number; fullPeakRssMb: number; fullExit: number; oneSeconds: number; onePeakRssMb: number; liveHeap: LiveHeap | null }[] = [];
       for (const n of counts) {
         const f = await makeInput('synthetic', o.shape, n, undefined, dir, `flat-${o.shape}-${n}`);
         made.push(f.path);
         const fctx = { file: f.path, frames: f.frames, bytes: f.bytes, out, runs: 1 };
         const r = row(fctx, `mptcpscope analyze ${n}`, ['node', CLI, 'analyze', '--json', '--no-progress', f.path]);
         const e = row(fctx, `mptcpscope everything on ${n}`, ['node', SELF, '--full', f.path]);
+        const e1 = row(fctx, `mptcpscope everything on, one thread ${n}`, ['node', SELF, '--full', '--single-thread', f.path]);
         // Once more (not timed) with forced GCs: what stays live, apart from V8's heap sizing.
         let liveHeap: LiveHeap | null = null;
         const lh = spawnSync('node', ['--expose-gc', SELF, '--full', '--live-heap', '--single-thread', f.path], { encoding: 'utf8', maxBuffer: 1 << 20 });
@@ -485,7 +487,7 @@ async function main(argv: string[]): Promise<number> {
         } catch {
           process.stderr.write(`  live heap run failed: ${lh.stderr.trim().split('\n').pop() ?? lh.status}\n`);
         }
-        flat.push({ frames: f.frames, bytes: f.bytes, seconds: r.seconds, peakRssMb: r.peakRssMb, exit: r.exit, fullSeconds: e.seconds, fullPeakRssMb: e.peakRssMb, fullExit: e.exit, liveHeap });
+        flat.push({ frames: f.frames, bytes: f.bytes, seconds: r.seconds, peakRssMb: r.peakRssMb, exit: r.exit, fullSeconds: e.seconds, fullPeakRssMb: e.peakRssMb, fullExit: e.exit, oneSeconds: e1.seconds, onePeakRssMb: e1.peakRssMb, liveHeap });
         if (!o.keep) {
           rmSync(f.path, { force: true });
           made.pop();
@@ -495,16 +497,17 @@ async function main(argv: string[]): Promise<number> {
       const hi = flat[flat.length - 1];
       const growth = lo && hi ? (100 * (hi.peakRssMb - lo.peakRssMb)) / lo.peakRssMb : NaN;
       const fullGrowth = lo && hi ? (100 * (hi.fullPeakRssMb - lo.fullPeakRssMb)) / lo.fullPeakRssMb : NaN;
+      const oneGrowth = lo && hi ? (100 * (hi.onePeakRssMb - lo.onePeakRssMb)) / lo.onePeakRssMb : NaN;
       const liveGrowth = lo?.liveHeap && hi?.liveHeap ? (100 * (hi.liveHeap.maxMb - lo.liveHeap.maxMb)) / lo.liveHeap.maxMb : NaN;
-      report.flatness = { shape: o.shape, runs: flat, rssGrowthPercent: growth, fullRssGrowthPercent: fullGrowth, fullLiveHeapGrowthPercent: liveGrowth };
+      report.flatness = { shape: o.shape, runs: flat, rssGrowthPercent: growth, fullRssGrowthPercent: fullGrowth, oneThreadRssGrowthPercent: oneGrowth, fullLiveHeapGrowthPercent: liveGrowth };
       process.stdout.write(
         `\nmemory flatness (shape ${o.shape}; analyze --json, and everything on):\n${flat
           .map(
             (f) =>
-              `  ${f.frames.toLocaleString('en-US').padStart(12)} frames: analyze peak RSS ${f.peakRssMb.toFixed(0)} MB, ${f.seconds.toFixed(2)} s, ${Math.round(f.frames / f.seconds).toLocaleString('en-US')} frames/s; everything on ${f.fullPeakRssMb.toFixed(0)} MB, ${f.fullSeconds.toFixed(2)} s, ${Math.round(f.frames / f.fullSeconds).toLocaleString('en-US')} frames/s` +
+              `  ${f.frames.toLocaleString('en-US').padStart(12)} frames: analyze peak RSS ${f.peakRssMb.toFixed(0)} MB, ${f.seconds.toFixed(2)} s, ${Math.round(f.frames / f.seconds).toLocaleString('en-US')} frames/s; everything on ${f.fullPeakRssMb.toFixed(0)} MB, ${f.fullSeconds.toFixed(2)} s, ${Math.round(f.frames / f.fullSeconds).toLocaleString('en-US')} frames/s; one thread ${f.onePeakRssMb.toFixed(0)} MB, ${f.oneSeconds.toFixed(2)} s` +
               (f.liveHeap !== null ? `; live heap while reading (GC every 0.5 s, ${f.liveHeap.samples} samples) ${f.liveHeap.firstMb.toFixed(1)} → ${f.liveHeap.lastMb.toFixed(1)} MB, max ${f.liveHeap.maxMb.toFixed(1)}, with the result ${f.liveHeap.resultMb.toFixed(1)} MB` : ''),
           )
-          .join('\n')}\n  peak RSS growth: analyze ${growth.toFixed(1)} %, everything on ${fullGrowth.toFixed(1)} % (issue 7 target: within ±10 %, ≤ 300 MB)\n` +
+          .join('\n')}\n  peak RSS growth: analyze ${growth.toFixed(1)} %, everything on ${fullGrowth.toFixed(1)} % (two threads), ${oneGrowth.toFixed(1)} % (one thread) (issue 7 target: within ±10 %, ≤ 300 MB)\n` +
           `  largest live heap while reading (everything on, after a full GC): growth ${liveGrowth.toFixed(1)} % (what the analysis retains; peak RSS also follows V8's heap sizing)\n`,
       );
     }

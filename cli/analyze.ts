@@ -11,10 +11,11 @@ import type { FinalModel } from '../analyzer/model/tracker.js';
 import { formatIssue } from '../analyzer/issue.js';
 import { analyzeFilesParallel, defaultJobs } from '../analyzer/parallel.js';
 import type { Connection, Ending, Subflow } from '../analyzer/model/types.js';
-import { type ConnectionMetrics, computeMetrics } from '../analyzer/timeline/metrics.js';
+import type { ConnectionMetrics } from '../analyzer/timeline/metrics.js';
 import { TimelineObserver } from '../analyzer/timeline/observer.js';
 import { ExitCode } from './exit-codes.js';
 import { NdjsonWriter, writeJson } from './json-out.js';
+import { StreamedMetrics, emptyMetrics, metricsByConnection } from './stream-metrics.js';
 
 const LINK_TYPE_NAMES: Record<number, string> = {
   0: 'NULL',
@@ -156,23 +157,12 @@ async function runNdjson(files: string[], maxErrors: number, limits: Pick<Analyz
     let connections = 0;
     let tcpConnections = 0;
     const obs = timeline ? new TimelineObserver() : undefined;
-    /** Live at the end: metrics from the final timeline result, by the end snapshot's ids. */
-    let liveMetrics: Map<number, ConnectionMetrics> | undefined;
+    const metrics = obs !== undefined ? new StreamedMetrics(obs) : undefined;
     const emit = (m: FinalModel): void => {
       if (m.connection !== undefined) {
-        const { id, ...connection } = m.connection;
-        if (obs !== undefined) {
-          let metrics: ConnectionMetrics | undefined;
-          if (id >= 0) metrics = liveMetrics?.get(id);
-          else {
-            // Retired and final: its summary's metrics, then the summary is released.
-            const r = obs.finished(m.connection);
-            if (r !== undefined) metrics = computeMetrics(r, (t, d) => obs.rttHistogram(t, d))[0];
-            obs.forget(m.connection);
-          }
-          const { connection: _c, ...rest } = metrics ?? emptyMetrics(m.connection);
-          out.record({ record: 'connection', file, connection: { ...connection, metrics: rest } });
-        } else out.record({ record: 'connection', file, connection });
+        const { id: _id, ...connection } = m.connection;
+        if (metrics !== undefined) out.record({ record: 'connection', file, connection: { ...connection, metrics: metrics.of(m.connection) } });
+        else out.record({ record: 'connection', file, connection });
         connections++;
       } else if (m.tcpConnection !== undefined) {
         out.record({ record: 'tcpConnection', file, tcpConnection: m.tcpConnection });
@@ -188,7 +178,7 @@ async function runNdjson(files: string[], maxErrors: number, limits: Pick<Analyz
       exit = ExitCode.BAD_INPUT;
       continue;
     }
-    if (obs !== undefined) liveMetrics = metricsByConnection(obs, result);
+    metrics?.end(result);
     for (const connection of result.connections) emit({ connection });
     for (const tcpConnection of result.tcpConnections) emit({ tcpConnection });
     const { connections: _c, tcpConnections: _t, ...rest } = result;
@@ -206,19 +196,6 @@ async function runNdjson(files: string[], maxErrors: number, limits: Pick<Analyz
 /** A file is unusable when no frame could be read and the reader reported a problem. */
 function unusable(r: CaptureAnalysis): boolean {
   return r.frames === 0 && r.errorCount > 0;
-}
-
-/** Timeline metrics of every MPTCP connection of `a`, by Connection.id (analyzer/timeline/metrics.ts). */
-function metricsByConnection(obs: TimelineObserver, a: CaptureAnalysis): Map<number, ConnectionMetrics> {
-  const r = obs.result({ connections: a.connections, tcpConnections: a.tcpConnections });
-  const out = new Map<number, ConnectionMetrics>();
-  for (const m of computeMetrics(r, (t, d) => obs.rttHistogram(t, d))) if (m.connection !== undefined) out.set(m.connection, m);
-  return out;
-}
-
-/** Metrics of a connection the timelines did not track (no MPTCP option after the SYN: nothing measured). */
-function emptyMetrics(c: Connection): ConnectionMetrics {
-  return { connection: c.id, rootTcpStream: c.subflows[0]?.tcpStream ?? -1, directions: [], failovers: [], paths: [] };
 }
 
 async function analyzeWithProgress(

@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { formatIssue } from '../analyzer/issue.js';
 import type { Connection } from '../analyzer/model/types.js';
+import { TimelineObserver } from '../analyzer/timeline/observer.js';
 import { type CheckResult, type RulePass, checkFile, setSplitDefault } from '../conformance/engine.js';
 import type { Finding, NotEvaluable } from '../conformance/finding.js';
 import { DEFAULT_POLICY, type Policy, loadPolicy } from '../conformance/policy.js';
@@ -17,6 +18,7 @@ import { formatText } from '../conformance/report/text.js';
 import { ExitCode } from './exit-codes.js';
 import { type GateCliOptions, SINGLE_THREAD_HELP, runCheckExpect } from './gate.js';
 import { NdjsonWriter, writeJson } from './json-out.js';
+import { StreamedMetrics } from './stream-metrics.js';
 
 interface CheckCliOptions {
   expect?: string;
@@ -25,6 +27,7 @@ interface CheckCliOptions {
   junit?: string;
   policy?: string;
   singleThread?: boolean;
+  timeline?: boolean;
 }
 
 export function registerCheck(program: Command, setExit: (code: number) => void): void {
@@ -37,6 +40,7 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     .option('--junit <file>', 'also write JUnit XML (one testcase per rule and connection)')
     .option('--policy <file>', 'policy JSON: {"rules": {"DSS-002": "warn", "FB": "error", "middlebox": "ignore"}, "severity": {"warning": "error"}}')
     .option('--expect <file>', 'judge the captures against a fixture\'s expect.json (docs/expect.md): counts, fallback, required/forbidden rules, metric bounds')
+    .option('--timeline', "with --ndjson: each connection line also has the connection's timeline metrics (connection.metrics, as analyze --ndjson --timeline): models, metrics and findings in one streamed pass")
     .option('--single-thread', SINGLE_THREAD_HELP)
     .addHelpText(
       'after',
@@ -55,7 +59,12 @@ With --expect: 0 every expectation holds and no unexpected finding fails the pol
           setExit(ExitCode.BAD_INPUT);
           return;
         }
-        setExit(await runCheckNdjson(files, opts.policy));
+        setExit(await runCheckNdjson(files, opts.policy, opts.timeline === true));
+        return;
+      }
+      if (opts.timeline === true) {
+        process.stderr.write('mptcpscope check: --timeline goes with --ndjson only\n');
+        setExit(ExitCode.BAD_INPUT);
         return;
       }
       if (opts.expect !== undefined) {
@@ -138,7 +147,7 @@ export async function runCheck(files: string[], opts: CheckCliOptions): Promise<
  * 'capture' line: `summary` over the whole file as in --json, the findings / notes / passes without a connection,
  * `pendingTimeline`, `decodeErrors`, `streamed`. Exit codes as for --json.
  */
-async function runCheckNdjson(files: string[], policyFile: string | undefined): Promise<number> {
+async function runCheckNdjson(files: string[], policyFile: string | undefined, timeline: boolean): Promise<number> {
   const policy = await policyOrReport(policyFile);
   if (policy === undefined) return ExitCode.BAD_INPUT;
   const out = new NdjsonWriter(process.stdout);
@@ -155,14 +164,18 @@ async function runCheckNdjson(files: string[], policyFile: string | undefined): 
       for (const f of j.findings) summary[f.severity]++;
       return j.findings;
     };
+    // --timeline: the rules' timeline is this one, and each line gets the connection's metrics from it.
+    const obs = timeline ? new TimelineObserver() : undefined;
+    const metrics = obs !== undefined ? new StreamedMetrics(obs) : undefined;
     const line = (c: Connection, findings: Finding[], notEvaluable: NotEvaluable[], passes: RulePass[]): void => {
-      const { id: _id, ...connection } = c;
+      const { id: _id, ...model } = c;
+      const connection = metrics !== undefined ? { ...model, metrics: metrics.of(c) } : model;
       out.record({ record: 'connection', file, connection, findings: judged(findings), notEvaluable, passes });
       connections++;
     };
     let r: CheckResult;
     try {
-      r = await checkFile(file, { onConnection: (c) => line(c.connection, c.findings, c.notEvaluable, c.passes), drain: () => out.drain() });
+      r = await checkFile(file, { onConnection: (c) => line(c.connection, c.findings, c.notEvaluable, c.passes), drain: () => out.drain(), ...(obs !== undefined ? { timelineObserver: obs } : {}) });
     } catch (e) {
       await out.end();
       process.stderr.write(`mptcpscope check: ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
@@ -184,6 +197,7 @@ async function runCheckNdjson(files: string[], policyFile: string | undefined): 
       }
       return m;
     };
+    metrics?.end(r.analysis);
     const fById = byId(r.findings);
     const nById = byId(r.notEvaluable);
     const pById = byId(r.passes);

@@ -153,6 +153,40 @@ describe('check --ndjson', () => {
     expect(lines[0]!.connection!.subflows[0]!.tcpStream).toBe(0);
   });
 
+  it('--timeline: every line is check --ndjson\'s with analyze --ndjson --timeline\'s metrics on the connection', () => {
+    let withData = 0;
+    for (const { name, path } of inputs) {
+      const n = run('check', '--ndjson', path);
+      const t = run('check', '--ndjson', '--timeline', path);
+      const a = run('analyze', '--ndjson', '--timeline', path);
+      expect(t.code, name).toBe(n.code);
+      const tl = t.stdout.trim().split('\n').map((s) => JSON.parse(s) as Line);
+      const nl = n.stdout.trim().split('\n').map((s) => JSON.parse(s) as Line);
+      // analyze's lines of MPTCP connections, by initial tcp.stream (the order of the two streams can differ).
+      const metrics = new Map<number, unknown>();
+      for (const s of a.stdout.trim().split('\n')) {
+        const l = JSON.parse(s) as { record: string; connection?: { subflows: { tcpStream: number }[]; metrics: unknown } };
+        if (l.record === 'connection') metrics.set(l.connection!.subflows[0]!.tcpStream, l.connection!.metrics);
+      }
+      expect(tl.length, name).toBe(nl.length);
+      expect(tl.filter((l) => l.record === 'connection').length, name).toBe(metrics.size);
+      for (let i = 0; i < tl.length; i++) {
+        const { metrics: m, ...model } = (tl[i]!.connection ?? {}) as { metrics?: { directions: unknown[] } };
+        expect({ ...tl[i], connection: tl[i]!.connection === undefined ? undefined : model }, `${name} line ${i}`).toEqual(nl[i]);
+        if (tl[i]!.record !== 'connection') continue;
+        expect(m, `${name} line ${i}`).toEqual(metrics.get(tl[i]!.connection!.subflows[0]!.tcpStream));
+        if ((m?.directions.length ?? 0) > 0) withData++;
+      }
+    }
+    expect(withData).toBeGreaterThan(100);
+  }, 120_000);
+
+  it('refuses --timeline without --ndjson', () => {
+    const r = run('check', '--timeline', join(FIXTURES, 'shared-linux', '01-basic.client.pcap'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--timeline goes with --ndjson only');
+  });
+
   it('refuses --json, --junit and --expect with it', () => {
     for (const other of [['--json'], ['--junit', '/tmp/x.xml'], ['--expect', '/tmp/none.json']]) {
       const r = run('check', '--ndjson', ...other, join(FIXTURES, 'shared-linux', '01-basic.client.pcap'));
