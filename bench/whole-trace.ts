@@ -241,7 +241,8 @@ function liveHeapSampler(): () => LiveHeap {
 
 async function full(file: string, liveHeap = false, singleThread = false): Promise<void> {
   const stopSampler = liveHeap ? liveHeapSampler() : undefined;
-  const r = await analyzeFull(file, singleThread ? { split: false } : {});
+  // Two threads unless told otherwise, whatever the file's age ('auto' leaves a file written < 5 s ago to one thread).
+  const r = await analyzeFull(file, { split: !singleThread });
   if (stopSampler !== undefined) {
     // Sampled before the result is serialised (the JSON string is output, not state).
     process.stdout.write(`${JSON.stringify({ liveHeap: stopSampler() })}\n`);
@@ -393,7 +394,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--multi <n>', 'also analyze n copies of the file as n files, one by one (--jobs 1) and in worker threads (0: skip)', '2')
     .option('--walk <reader>', '(internal) child mode: walk FILE with reader fast|pcap-parser and print the counts')
     .option('--full', '(internal) child mode: analyzeFull (everything on) over FILE and print the counts')
-    .option('--single-thread', '(internal, with --full) analyzeFull with split: false (one thread)')
+    .option('--single-thread', '(internal, with --full) analyzeFull with split: false (one thread; default split: true)')
     .option('--live-heap', '(internal, with --full, under node --expose-gc) print the live heap (forced GC every 2 s) instead')
     .argument('[file]', '(internal, with --walk) capture to walk; otherwise: benchmark this existing capture instead of generating one')
     .allowExcessArguments(false);

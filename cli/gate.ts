@@ -9,7 +9,7 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { SPLIT_MIN_BYTES, setSplitDefault } from '../conformance/engine.js';
+import { SPLIT_MIN_BYTES, SPLIT_QUIET_MS, setSplitDefault } from '../conformance/engine.js';
 import { ExpectError, loadExpect, mergeExpectation } from '../conformance/expect.js';
 import {
   type CaptureVerdict,
@@ -26,7 +26,7 @@ import { DEFAULT_POLICY, type Policy, loadPolicy, parsePolicy } from '../conform
 import { gateToJunit } from '../conformance/report/junit.js';
 import { ExitCode } from './exit-codes.js';
 /** The `--single-thread` option of `check` and `gate` (CheckOptions.split). */
-export const SINGLE_THREAD_HELP = `read each capture in this thread only (default: a capture of ${SPLIT_MIN_BYTES / 1048576} MiB or more is read by two threads at once, the timeline rules here and the others in a worker; same result)`;
+export const SINGLE_THREAD_HELP = `read each capture in this thread only (default: a capture of ${SPLIT_MIN_BYTES / 1048576} MiB or more, not modified for ${SPLIT_QUIET_MS / 1000} s, is read by two threads at once, the timeline rules here and the others in a worker; same result)`;
 
 
 export type { CaptureVerdict, DiffVerdict, FixtureVerdict, GateResult } from '../conformance/gate.js';

@@ -13,7 +13,7 @@ if (port !== null) {
   const t = workerData as CheckWorkerTask;
   const detectors = registeredDetectors().filter((d) => t.detectors.includes(d.name));
   checkFile(t.path, { ...t.opts, detectors, split: false }).then(
-    (r) => port.postMessage({ part: { findings: r.findings, notEvaluable: r.notEvaluable, passes: r.passes, rulesRun: r.rulesRun } } satisfies CheckWorkerReply),
+    (r) => port.postMessage({ part: { findings: r.findings, notEvaluable: r.notEvaluable, passes: r.passes, rulesRun: r.rulesRun, frames: r.analysis.frames } } satisfies CheckWorkerReply),
     (e: unknown) => port.postMessage({ error: e instanceof Error ? e.message : String(e) } satisfies CheckWorkerReply),
   );
 }

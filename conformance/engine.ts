@@ -338,12 +338,14 @@ export interface CheckOptions extends AnalyzeOptions {
    * Use a second core: the detectors that need no timeline run in a worker thread that reads the capture a second
    * time, in parallel with this thread (the models, the timeline and the timeline rules); their findings, notes
    * and passes are merged into this thread's result, which is then exactly the one-thread result (same order).
-   * - `'auto'` (default): when the file is at least {@link SPLIT_MIN_BYTES} bytes, the machine has two or more
-   *   cores (os.availableParallelism) and this is the main thread (not already a worker);
+   * - `'auto'` (default): when the file is at least {@link SPLIT_MIN_BYTES} bytes, was last modified at least
+   *   {@link SPLIT_QUIET_MS} ago (not a capture still being written), the machine has two or more cores
+   *   (os.availableParallelism) and this is the main thread (not already a worker);
    * - `true`: whenever the options allow it; `false`: never.
    * Never with a custom `source`, streaming (`onFinal`, `onConnection`) or detectors that are not registered ones
    * (the worker finds them by name). Costs CPU (decode and connection tracking run in both threads) for wall time.
-   * If the worker fails, its detectors run in this thread afterwards (a second read).
+   * If the worker fails, or read another number of frames than this thread, its detectors run in this thread
+   * afterwards (a second read).
    */
   split?: boolean | 'auto';
   /** (Tests) the worker script of a split check; default conformance/check-worker.js in dist/. */
@@ -360,8 +362,14 @@ export function setSplitDefault(mode: boolean | 'auto'): void {
 /** Smallest capture file, in bytes, that `split: 'auto'` checks in two threads (a worker starts in ≈ 0.1 s). */
 export const SPLIT_MIN_BYTES = 32 * 1024 * 1024;
 
+/** `split: 'auto'` leaves a file modified less than this long ago (ms) to one thread: it may still be growing. */
+export const SPLIT_QUIET_MS = 5000;
+
 /** The rules' part of a check, as a split check's worker returns it (conformance/check-worker.ts). */
 export type CheckPart = Pick<CheckResult, 'findings' | 'notEvaluable' | 'passes' | 'rulesRun'>;
+
+/** A split check's worker reply: its part, and how many frames it read (it must be this thread's count). */
+export type WorkerPart = CheckPart & { frames: number };
 
 /** What the worker of a split check is given (workerData). */
 export interface CheckWorkerTask {
@@ -372,7 +380,7 @@ export interface CheckWorkerTask {
 }
 
 /** What the worker of a split check posts back. */
-export type CheckWorkerReply = { part: CheckPart } | { error: string };
+export type CheckWorkerReply = { part: WorkerPart } | { error: string };
 
 /**
  * Check one capture file against the rule catalogue.
@@ -401,8 +409,9 @@ export async function checkFile(path: string, opts: CheckOptions = {}): Promise<
   }
   const r = await reply;
   void w.terminate();
-  if ('part' in r) return mergeCheck(own, r.part, plan.rank);
-  // The worker failed (out of memory, say): its detectors run here, on a second read without this pass's observers.
+  if ('part' in r && r.part.frames === own.analysis.frames) return mergeCheck(own, r.part, plan.rank);
+  // The worker failed (out of memory, say), or read another number of frames (the file changed while it was read):
+  // its detectors run here, on a second read without this pass's observers.
   const { observers: _o, timelineObserver: _t, ...again } = opts;
   return mergeCheck(own, await checkOneThread(path, again, plan.worker), plan.rank);
 }
@@ -436,7 +445,9 @@ function splitPlan(path: string, opts: CheckOptions, detectors: readonly Detecto
   if (mode === 'auto') {
     if (!isMainThread || availableParallelism() < 2) return undefined;
     try {
-      if (statSync(path).size < SPLIT_MIN_BYTES) return undefined;
+      const st = statSync(path);
+      // Small, or perhaps still being written (a running capture): the two reads could see different files.
+      if (st.size < SPLIT_MIN_BYTES || Date.now() - st.mtimeMs < SPLIT_QUIET_MS) return undefined;
     } catch {
       return undefined; // the one-thread read reports why the file cannot be opened
     }

@@ -7,13 +7,13 @@
  * order), a failing worker's detectors are run here instead, and `'auto'` splits a ≥ 32 MiB file only.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticCapture } from '../../bench/synth.js';
 import { bigintAsString } from '../../cli/json-out.js';
-import { type CheckOptions, type CheckResult, SPLIT_MIN_BYTES, checkFile, setSplitDefault } from '../../conformance/engine.js';
+import { type CheckOptions, type CheckResult, SPLIT_MIN_BYTES, SPLIT_QUIET_MS, checkFile, setSplitDefault } from '../../conformance/engine.js';
 import { analyzeFull } from '../../conformance/full.js';
 import { registeredDetectors } from '../../conformance/registry.js';
 import { FIXTURES, REPO_ROOT } from '../helpers/fixtures.js';
@@ -47,6 +47,9 @@ beforeAll(async () => {
   synthetic = join(dir, 'many.pcap');
   await writeSyntheticCapture({ path: synthetic, shape: 'many', frames: 0, connections: 3000, template: TEMPLATE });
   await writeSyntheticCapture({ path: big, shape: 'long', frames: 220_000, template: TEMPLATE });
+  // Not a capture still being written ('auto' splits it).
+  const old = new Date(Date.now() - 2 * SPLIT_QUIET_MS);
+  utimesSync(big, old, old);
 }, 120_000);
 
 afterEach(() => setSplitDefault('auto'));
@@ -97,14 +100,17 @@ describe('split check equals the one-thread check', () => {
 describe('split mechanics (stand-in workers)', () => {
   const marker = join(dir, 'marker-worker.mjs');
   const failing = join(dir, 'failing-worker.mjs');
+  const otherFrames = join(dir, 'other-frames-worker.mjs');
   beforeAll(() => {
-    // Posts one made-up finding of the first worker detector's first rule, on connection 0 at frame 1.
-    writeFileSync(
-      marker,
-      `import { parentPort, workerData } from 'node:worker_threads';
-parentPort.postMessage({ part: { findings: [{ id: 'ZZZ-999', rfc: '', severity: 'info', group: 'protocol', frames: [1], message: 'marker ' + workerData.detectors.join(','), connection: 0 }], notEvaluable: [], passes: [{ id: 'ZZZ-999', count: 2 }], rulesRun: ['ZZZ-999'] } });
-`,
-    );
+    // Posts one made-up finding (rule ZZZ-999, connection 0, frame 1) naming the detectors it was given, and the
+    // file's frame count (read with dist/'s analyzeFile), or that count + FRAMES_OFF.
+    const part = (off: number): string => `import { parentPort, workerData } from 'node:worker_threads';
+import { analyzeFile } from ${JSON.stringify(pathToFileURL(join(REPO_ROOT, 'dist', 'analyzer', 'analyze.js')).href)};
+const frames = (await analyzeFile(workerData.path)).frames + ${off};
+parentPort.postMessage({ part: { findings: [{ id: 'ZZZ-999', rfc: '', severity: 'info', group: 'protocol', frames: [1], message: 'marker ' + workerData.detectors.join(','), connection: 0 }], notEvaluable: [], passes: [{ id: 'ZZZ-999', count: 2 }], rulesRun: ['ZZZ-999'], frames } });
+`;
+    writeFileSync(marker, part(0));
+    writeFileSync(otherFrames, part(1));
     writeFileSync(failing, `throw new Error('stand-in worker fails');\n`);
   });
   const file = join(FIXTURES, 'shared-linux', '15b-csum-corrupt-2sf.client.pcap');
@@ -134,11 +140,22 @@ parentPort.postMessage({ part: { findings: [{ id: 'ZZZ-999', rfc: '', severity: 
     expect(text(two)).toBe(text(one));
   });
 
-  it("'auto' splits a file of 32 MiB or more only; setSplitDefault(false) turns it off", async () => {
+  it('runs the detectors here when the worker read another number of frames (the file changed)', async () => {
+    const one = await checkFile(file, { split: false });
+    const two = await checkFile(file, { split: true, splitWorker: pathToFileURL(otherFrames) });
+    expect(text(two)).toBe(text(one));
+  });
+
+  it("'auto' splits a file of 32 MiB or more, not modified for 5 s, only; setSplitDefault(false) turns it off", async () => {
     const w = { splitWorker: pathToFileURL(marker) };
     const small = await checkFile(file, w);
     expect(small.findings.some((f) => f.id === 'ZZZ-999')).toBe(false);
     expect(statSync(big).size).toBeGreaterThanOrEqual(SPLIT_MIN_BYTES);
+    // Just written: perhaps a capture still growing.
+    utimesSync(big, new Date(), new Date());
+    expect((await checkFile(big, w)).findings.some((f) => f.id === 'ZZZ-999')).toBe(false);
+    const old = new Date(Date.now() - 2 * SPLIT_QUIET_MS);
+    utimesSync(big, old, old);
     const r: CheckResult = await checkFile(big, w);
     expect(r.findings.some((f) => f.id === 'ZZZ-999')).toBe(true);
     setSplitDefault(false);
