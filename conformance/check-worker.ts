@@ -12,7 +12,10 @@ const port = parentPort;
 if (port !== null) {
   const t = workerData as CheckWorkerTask;
   const detectors = registeredDetectors().filter((d) => t.detectors.includes(d.name));
-  checkFile(t.path, { ...t.opts, detectors, split: false }).then(
+  // A detector registered at run time in the main thread is unknown here: the error makes the main thread run them all.
+  const unknown = t.detectors.filter((n) => !detectors.some((d) => d.name === n));
+  if (unknown.length > 0) port.postMessage({ error: `detectors not registered in the worker: ${unknown.join(', ')}` } satisfies CheckWorkerReply);
+  else checkFile(t.path, { ...t.opts, detectors, split: false }).then(
     (r) => port.postMessage({ part: { findings: r.findings, notEvaluable: r.notEvaluable, passes: r.passes, rulesRun: r.rulesRun, frames: r.analysis.frames } } satisfies CheckWorkerReply),
     (e: unknown) => port.postMessage({ error: e instanceof Error ? e.message : String(e) } satisfies CheckWorkerReply),
   );

@@ -15,7 +15,7 @@ import { writeSyntheticCapture } from '../../bench/synth.js';
 import { bigintAsString } from '../../cli/json-out.js';
 import { type CheckOptions, type CheckResult, SPLIT_MIN_BYTES, SPLIT_QUIET_MS, checkFile, setSplitDefault } from '../../conformance/engine.js';
 import { analyzeFull } from '../../conformance/full.js';
-import { registeredDetectors } from '../../conformance/registry.js';
+import { registerDetector, registeredDetectors } from '../../conformance/registry.js';
 import { FIXTURES, REPO_ROOT } from '../helpers/fixtures.js';
 import { tileFixtures } from '../helpers/tile.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -198,4 +198,28 @@ describe('CLI', () => {
     const strip = (s: string): unknown => JSON.parse(s, (k, v: unknown) => (k === 'seconds' ? 0 : v));
     expect(strip(one.stdout)).toEqual(strip(two.stdout));
   }, 120_000);
+});
+
+// Last in the file: it adds a detector to this process's registry.
+describe('a detector registered at run time', () => {
+  it('is not known to the worker: the worker declines and its detectors run here, the result is the one-thread one', async () => {
+    registerDetector({
+      name: 'split-test-runtime',
+      rules: ['OPT-001'],
+      create: (ctx) => {
+        let first = true;
+        return {
+          onSegment(seg, flow) {
+            if (first) ctx.report({ id: 'OPT-001', frames: [seg.frame], message: 'registered at run time' }, flow);
+            first = false;
+          },
+        };
+      },
+    });
+    const file = join(FIXTURES, 'shared-linux', '01-basic.client.pcap');
+    const one = await checkFile(file, { split: false });
+    const two = await checkFile(file, { split: true });
+    expect(one.findings.some((f) => f.message === 'registered at run time')).toBe(true);
+    expect(text(two)).toBe(text(one));
+  });
 });
