@@ -10,7 +10,8 @@
  *   DSS Subflow Sequence Number) shifted by k × the subflow's advance over the middle, every Data
  *   Sequence Number and Data ACK by k × the connection's data-level advance, and its timestamps by
  *   k × the middle's duration; the suffix follows the last copy.
- * - `many`: C short connections, one after the other. Each is the prefix followed by a "tail": the
+ * - `many`: C short connections, one after the other. Each is the prefix, with the pure ACKs right after it
+ *   (the responder's ACK of an MP_JOIN third ACK: RFC 8684 §3.2), followed by a "tail": the
  *   final mapping of each side that carries the DATA_FIN and every frame after the last payload frame
  *   (DATA_FIN-only mappings, FINs, last ACKs), shifted so that sequence numbers continue where the
  *   prefix stopped. Every connection gets fresh keys (random 64-bit, SHA-256 derived token and IDSN;
@@ -504,7 +505,7 @@ export async function writeSyntheticCapture(opts: SynthOptions): Promise<SynthRe
   const tpl = await loadTemplate(opts.template ?? new URL('../../fixtures/shared-linux/01-basic.client.pcap', import.meta.url).pathname);
   const F = tpl.frames;
   const nF = tpl.flows.length;
-  const pEnd = prefixEnd(tpl);
+  let pEnd = prefixEnd(tpl);
   let sStart = F.findIndex((f, i) => i >= pEnd && (f.tcp.map?.dataFin === true || f.tcp.fin));
   if (sStart < 0) sStart = F.length;
   const w = new PcapWriter({ path: opts.path, linkType: tpl.linkType, snaplen: tpl.snaplen });
@@ -544,6 +545,11 @@ export async function writeSyntheticCapture(opts: SynthOptions): Promise<SynthRe
     pieces = { prefix: pEnd, middle: mid, suffix: F.length - sStart, tail: 0, copies };
     connections = 1;
   } else {
+    // The prefix takes the pure ACKs right after the last handshake frame too: the responder's ACK of an MP_JOIN
+    // third ACK (RFC 8684 §3.2: the initiator sends data only after it) comes there; they move no sequence number.
+    let pEndMany = pEnd;
+    while (pEndMany < sStart && (F[pEndMany] as TplFrame).tcp.payload === 0 && !(F[pEndMany] as TplFrame).tcp.fin && !(F[pEndMany] as TplFrame).tcp.syn) pEndMany++;
+    pEnd = pEndMany;
     // tail: every frame after the last payload frame, plus the frames of each side's DATA_FIN mapping
     let lastPayload = -1;
     F.forEach((f, i) => {

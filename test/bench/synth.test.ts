@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeFile } from '../../analyzer/analyze.js';
 import { openCapture, openCaptureBytes } from '../../analyzer/capture/open.js';
 import { writeSyntheticCapture } from '../../bench/synth.js';
+import { checkFile } from '../../conformance/engine.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mps-synth-test-'));
@@ -90,5 +91,10 @@ describe('bench synthetic captures', () => {
     const ck = await badTcpChecksums(path);
     expect(ck.checked).toBeGreaterThan(500);
     expect(ck.bad).toBe(0);
+    // A coherent trace: the rules find nothing (HMACs recomputed, the join's fourth ACK before its data: JOIN-005),
+    // and the MP_JOIN HMACs of every connection were verified.
+    const chk = await checkFile(path, { split: false });
+    expect(chk.findings.map((f) => `${f.id}: ${f.message}`)).toEqual([]);
+    expect(chk.passes.filter((p) => p.id === 'JOIN-002')).toHaveLength(60);
   });
 });
