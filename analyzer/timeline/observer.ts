@@ -1833,16 +1833,21 @@ function pendingVerdict(p: Pending): { verdict: 'needed' | 'spurious'; reason: s
   return { verdict: 'needed', reason: 'original never acknowledged on its subflow' };
 }
 
-/** Removes [s, e) from a sorted data-hole list; returns the removed pieces with who skipped them. */
-function fillDataHoles(holes: DataHole[], s: number, e: number): DataHole[] {
-  const out: DataHole[] = [];
+const NO_HOLES: readonly DataHole[] = Object.freeze([]);
+
+/**
+ * Removes [s, e) from a sorted data-hole list; returns the removed pieces with who skipped them (a shared empty
+ * array when none: most calls, a subflow sending below the highest DSN another subflow sent, fill no hole).
+ */
+function fillDataHoles(holes: DataHole[], s: number, e: number): readonly DataHole[] {
+  let out: DataHole[] | undefined;
   for (let i = 0; i < holes.length; i++) {
     const h = holes[i]!;
     if (h.e <= s) continue;
     if (h.s >= e) break;
     const os = Math.max(s, h.s);
     const oe = Math.min(e, h.e);
-    out.push({ s: os, e: oe, by: h.by, t: h.t });
+    (out ??= []).push({ s: os, e: oe, by: h.by, t: h.t });
     if (os <= h.s && oe >= h.e) {
       holes.splice(i, 1);
       i--;
@@ -1854,7 +1859,7 @@ function fillDataHoles(holes: DataHole[], s: number, e: number): DataHole[] {
       i++;
     }
   }
-  return out;
+  return out ?? NO_HOLES;
 }
 
 /**
