@@ -547,9 +547,8 @@ export async function writeSyntheticCapture(opts: SynthOptions): Promise<SynthRe
   } else {
     // The prefix takes the pure ACKs right after the last handshake frame too: the responder's ACK of an MP_JOIN
     // third ACK (RFC 8684 §3.2: the initiator sends data only after it) comes there; they move no sequence number.
-    let pEndMany = pEnd;
-    while (pEndMany < sStart && (F[pEndMany] as TplFrame).tcp.payload === 0 && !(F[pEndMany] as TplFrame).tcp.fin && !(F[pEndMany] as TplFrame).tcp.syn) pEndMany++;
-    pEnd = pEndMany;
+    const pureAck = (f: TplFrame | undefined): boolean => f !== undefined && f.tcp.payload === 0 && !f.tcp.fin && !f.tcp.syn;
+    while (pEnd < sStart && pureAck(F[pEnd])) pEnd++;
     // tail: every frame after the last payload frame, plus the frames of each side's DATA_FIN mapping
     let lastPayload = -1;
     F.forEach((f, i) => {

@@ -145,7 +145,8 @@ export async function runCheck(files: string[], opts: CheckCliOptions): Promise<
  * (CheckOptions.onConnection: its model without `id`, its findings judged by the policy (`action`; ignored ones
  * left out) with `subflow`, not-evaluable notes and passes), then the connections still open at the end, then a
  * 'capture' line: `summary` over the whole file as in --json, the findings / notes / passes without a connection,
- * `pendingTimeline`, `decodeErrors`, `streamed`. Exit codes as for --json.
+ * `pendingTimeline`, `decodeErrors`, `streamed`. Exit codes as for --json. With `timeline` (--timeline) each line's
+ * connection also has `metrics` (cli/stream-metrics.ts), from the timeline the rules share.
  */
 async function runCheckNdjson(files: string[], policyFile: string | undefined, timeline: boolean): Promise<number> {
   const policy = await policyOrReport(policyFile);

@@ -25,9 +25,9 @@ import {
 import { DEFAULT_POLICY, type Policy, loadPolicy, parsePolicy } from '../conformance/policy.js';
 import { gateToJunit } from '../conformance/report/junit.js';
 import { ExitCode } from './exit-codes.js';
+
 /** The `--single-thread` option of `check` and `gate` (CheckOptions.split). */
 export const SINGLE_THREAD_HELP = `read each capture in this thread only (default: a capture of ${SPLIT_MIN_BYTES / 1048576} MiB or more, not modified for ${SPLIT_QUIET_MS / 1000} s, is read by two threads at once, the timeline rules here and the others in a worker; same result)`;
-
 
 export type { CaptureVerdict, DiffVerdict, FixtureVerdict, GateResult } from '../conformance/gate.js';
 
