@@ -215,8 +215,8 @@ function renderTable(rows: BenchRow[]): string {
  * does; prints {frames, findings, passes, jsonBytes} as JSON.
  */
 /**
- * Live heap over an everything-on run (child mode `--full --live-heap --single-thread`, so that the one isolate holds all the state; needs node --expose-gc): a full GC every
- * 0.5 s while the capture is read, then heapUsed: what the analysis keeps, apart from garbage V8 has not collected
+ * Live heap over an everything-on run (child mode `--full --live-heap --single-thread`: one isolate holds all the
+ * state; needs node --expose-gc): a full GC every 0.5 s while the capture is read, then heapUsed: what the analysis keeps, apart from garbage V8 has not collected
  * yet (peak RSS also follows V8's heap sizing, which grows over a run's first seconds whatever is retained).
  * `resultMb`: the same once analyzeFull has returned (its result included: per-bin series grow with duration).
  */
@@ -496,9 +496,11 @@ async function main(argv: string[]): Promise<number> {
       }
       const lo = flat[0];
       const hi = flat[flat.length - 1];
-      const growth = lo && hi ? (100 * (hi.peakRssMb - lo.peakRssMb)) / lo.peakRssMb : NaN;
-      const fullGrowth = lo && hi ? (100 * (hi.fullPeakRssMb - lo.fullPeakRssMb)) / lo.fullPeakRssMb : NaN;
-      const oneGrowth = lo && hi ? (100 * (hi.onePeakRssMb - lo.onePeakRssMb)) / lo.onePeakRssMb : NaN;
+      /** Growth in percent of one measure from the smallest file to the largest. */
+      const growthOf = (mb: (f: (typeof flat)[number]) => number): number => (lo && hi ? (100 * (mb(hi) - mb(lo))) / mb(lo) : NaN);
+      const growth = growthOf((f) => f.peakRssMb);
+      const fullGrowth = growthOf((f) => f.fullPeakRssMb);
+      const oneGrowth = growthOf((f) => f.onePeakRssMb);
       const liveGrowth = lo?.liveHeap && hi?.liveHeap ? (100 * (hi.liveHeap.maxMb - lo.liveHeap.maxMb)) / lo.liveHeap.maxMb : NaN;
       report.flatness = { shape: o.shape, runs: flat, rssGrowthPercent: growth, fullRssGrowthPercent: fullGrowth, oneThreadRssGrowthPercent: oneGrowth, fullLiveHeapGrowthPercent: liveGrowth };
       process.stdout.write(

@@ -479,13 +479,14 @@ function ruleRanks(all: readonly Detector[], main: readonly Detector[], worker: 
  */
 function mergeCheck(own: CheckResult, part: CheckPart, rank: SideRanks): CheckResult {
   const r = new Map<Finding | NotEvaluable, number>();
-  const tag = <T extends Finding | NotEvaluable>(xs: readonly T[], side: 0 | 1): T[] => {
-    for (const x of xs) r.set(x, rank[side].get(x.id) ?? 0);
-    return [...xs];
+  const tag = <T extends Finding | NotEvaluable>(mine: readonly T[], theirs: readonly T[]): T[] => {
+    for (const x of mine) r.set(x, rank[0].get(x.id) ?? 0);
+    for (const x of theirs) r.set(x, rank[1].get(x.id) ?? 0);
+    return [...mine, ...theirs];
   };
   const byRank = (a: Finding | NotEvaluable, b: Finding | NotEvaluable): number => (r.get(a) ?? 0) - (r.get(b) ?? 0);
-  const findings = [...tag(own.findings, 0), ...tag(part.findings, 1)].sort((a, b) => findingOrder(a, b) || byRank(a, b));
-  const notes = [...tag(own.notEvaluable, 0), ...tag(part.notEvaluable, 1)].sort((a, b) => byConnectionThenId(a, b) || byRank(a, b));
+  const findings = tag(own.findings, part.findings).sort((a, b) => findingOrder(a, b) || byRank(a, b));
+  const notes = tag(own.notEvaluable, part.notEvaluable).sort((a, b) => byConnectionThenId(a, b) || byRank(a, b));
   const notEvaluable = notes.filter((n, i) => i === 0 || byConnectionThenId(notes[i - 1]!, n) !== 0);
   const passes: RulePass[] = [];
   for (const p of [...own.passes, ...part.passes].sort(byConnectionThenId)) {
